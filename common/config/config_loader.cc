@@ -1,0 +1,351 @@
+#include "common/config/config_loader.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/status/status_macros.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "proto/options.pb.h"
+
+namespace ivg {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+// Collects the text-format parser's errors with line and column.
+class CollectingErrorPrinter : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    errors_.push_back(absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message));
+  }
+  void AddWarning(int line, google::protobuf::io::ColumnNumber column,
+                  const std::string& message) override {
+    AddError(line, column, message);
+  }
+  std::string Joined() const { return absl::StrJoin(errors_, "; "); }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+bool IsJsonPath(const std::string& path) { return absl::EndsWith(path, ".json"); }
+
+// Reads a numeric field as double for range checks.
+double NumericValue(const Message& message, const FieldDescriptor* field, int index) {
+  const Reflection* reflection = message.GetReflection();
+  const bool repeated = field->is_repeated();
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      return repeated ? reflection->GetRepeatedInt32(message, field, index)
+                      : reflection->GetInt32(message, field);
+    case FieldDescriptor::CPPTYPE_INT64:
+      return static_cast<double>(repeated ? reflection->GetRepeatedInt64(message, field, index)
+                                          : reflection->GetInt64(message, field));
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return repeated ? reflection->GetRepeatedUInt32(message, field, index)
+                      : reflection->GetUInt32(message, field);
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return static_cast<double>(repeated ? reflection->GetRepeatedUInt64(message, field, index)
+                                          : reflection->GetUInt64(message, field));
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return repeated ? reflection->GetRepeatedFloat(message, field, index)
+                      : reflection->GetFloat(message, field);
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return repeated ? reflection->GetRepeatedDouble(message, field, index)
+                      : reflection->GetDouble(message, field);
+    default:
+      return 0;
+  }
+}
+
+bool IsNumeric(const FieldDescriptor* field) {
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_UINT64:
+    case FieldDescriptor::CPPTYPE_FLOAT:
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string FormatNumber(double value) { return absl::StrCat(value); }
+
+absl::Status CheckRange(const FieldDescriptor* field, double value, const std::string& path,
+                        const std::string& source) {
+  if (!std::isfinite(value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": field '", path, "' must be finite, got ", FormatNumber(value)));
+  }
+  if (!field->options().HasExtension(range)) return absl::OkStatus();
+  const FieldRange& bounds = field->options().GetExtension(range);
+  if (bounds.has_min()) {
+    const bool below = bounds.min_exclusive() ? value <= bounds.min() : value < bounds.min();
+    if (below) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": field '", path, "' = ", FormatNumber(value), " is out of range: must be ",
+          bounds.min_exclusive() ? "> " : ">= ", FormatNumber(bounds.min())));
+    }
+  }
+  if (bounds.has_max() && value > bounds.max()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": field '", path, "' = ", FormatNumber(value),
+                     " is out of range: must be <= ", FormatNumber(bounds.max())));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRecursive(const Message& message, const std::string& prefix,
+                               const std::string& source) {
+  const Descriptor* descriptor = message.GetDescriptor();
+  const Reflection* reflection = message.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    const std::string path = prefix.empty() ? field->name() : absl::StrCat(prefix, ".", field->name());
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (field->is_repeated()) {
+        for (int j = 0; j < reflection->FieldSize(message, field); ++j) {
+          IVG_RETURN_IF_ERROR(ValidateRecursive(reflection->GetRepeatedMessage(message, field, j),
+                                                absl::StrCat(path, "[", j, "]"), source));
+        }
+      } else {
+        // Unset sub-messages still carry defaults that must be valid.
+        IVG_RETURN_IF_ERROR(
+            ValidateRecursive(reflection->GetMessage(message, field), path, source));
+      }
+      continue;
+    }
+    if (IsNumeric(field)) {
+      if (field->is_repeated()) {
+        for (int j = 0; j < reflection->FieldSize(message, field); ++j) {
+          IVG_RETURN_IF_ERROR(CheckRange(field, NumericValue(message, field, j),
+                                         absl::StrCat(path, "[", j, "]"), source));
+        }
+      } else {
+        IVG_RETURN_IF_ERROR(CheckRange(field, NumericValue(message, field, 0), path, source));
+      }
+    }
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING && !field->is_repeated() &&
+        field->options().GetExtension(required_nonempty) &&
+        reflection->GetString(message, field).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": field '", path, "' must not be empty"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Turns "a.b.c=v" into the textproto "a { b { c: v } }", quoting v for string fields.
+absl::StatusOr<std::string> OverrideToText(const std::string& assignment,
+                                           const Descriptor* root, bool* clears_repeated,
+                                           std::vector<const FieldDescriptor*>* path_fields) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "override '", assignment, "' must have the form field.path=value"));
+  }
+  const std::string path = std::string(absl::StripAsciiWhitespace(assignment.substr(0, eq)));
+  std::string value = std::string(absl::StripAsciiWhitespace(assignment.substr(eq + 1)));
+  const std::vector<std::string> parts = absl::StrSplit(path, '.');
+  const Descriptor* descriptor = root;
+  std::string open, close;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const FieldDescriptor* field = descriptor->FindFieldByName(parts[i]);
+    if (field == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("override '", assignment, "': '",
+                                                     descriptor->full_name(),
+                                                     "' has no field named '", parts[i], "'"));
+    }
+    path_fields->push_back(field);
+    const bool last = i + 1 == parts.size();
+    if (!last) {
+      if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || field->is_repeated()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "override '", assignment, "': '", parts[i], "' is not a singular message field"));
+      }
+      absl::StrAppend(&open, parts[i], " { ");
+      close = absl::StrCat(" }", close);
+      descriptor = field->message_type();
+      continue;
+    }
+    *clears_repeated = field->is_repeated();
+    const bool is_string = field->cpp_type() == FieldDescriptor::CPPTYPE_STRING;
+    if (is_string && !field->is_repeated() && !absl::StartsWith(value, "\"") &&
+        !absl::StartsWith(value, "'")) {
+      value = absl::StrCat("\"", absl::CEscape(value), "\"");
+    }
+    const std::string separator =
+        field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && !field->is_repeated() ? " "
+                                                                                       : ": ";
+    absl::StrAppend(&open, parts[i], separator, value);
+  }
+  return absl::StrCat(open, close);
+}
+
+}  // namespace
+
+absl::Status ParseConfigText(const std::string& content, bool is_json, const std::string& source,
+                             Message* message) {
+  message->Clear();
+  if (is_json) {
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = false;
+    const auto status = google::protobuf::util::JsonStringToMessage(content, message, options);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": ", status.message()));
+    }
+    return absl::OkStatus();
+  }
+  google::protobuf::TextFormat::Parser parser;
+  CollectingErrorPrinter errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(content, message)) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", errors.Joined()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseConfigFile(const std::string& path, Message* message) {
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("config file '", path, "' cannot be read"));
+  std::stringstream content;
+  content << file.rdbuf();
+  return ParseConfigText(content.str(), IsJsonPath(path), absl::StrCat("config file '", path, "'"),
+                         message);
+}
+
+absl::Status ApplyOverride(const std::string& assignment, Message* message) {
+  bool clears_repeated = false;
+  std::vector<const FieldDescriptor*> path_fields;
+  IVG_ASSIGN_OR_RETURN(
+      std::string text,
+      OverrideToText(assignment, message->GetDescriptor(), &clears_repeated, &path_fields));
+  if (clears_repeated) {
+    // A repeated field given on the command line replaces the list instead of appending.
+    Message* owner = message;
+    for (size_t i = 0; i + 1 < path_fields.size(); ++i) {
+      owner = owner->GetReflection()->MutableMessage(owner, path_fields[i]);
+    }
+    owner->GetReflection()->ClearField(owner, path_fields.back());
+  }
+  google::protobuf::TextFormat::Parser parser;
+  CollectingErrorPrinter errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.MergeFromString(text, message)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("override '", assignment, "': ", errors.Joined()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateFieldOptions(const Message& message, const std::string& source) {
+  return ValidateRecursive(message, "", source);
+}
+
+absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std::string& source) {
+  IVG_RETURN_IF_ERROR(ValidateFieldOptions(config, source));
+  auto error = [&source](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", what));
+  };
+  const EnvConfig& env = config.env();
+  if (env.start_height_min() > env.start_height_max()) {
+    return error("field 'env.start_height_min' must be <= 'env.start_height_max'");
+  }
+  if (env.reward().height_low() >= env.reward().height_high()) {
+    return error("field 'env.reward.height_low' must be < 'env.reward.height_high'");
+  }
+  if (env.task() == TASK_UNSPECIFIED && env.multitask_tasks_size() == 0) {
+    return error("field 'env.task' must name a task (or set 'env.multitask_tasks')");
+  }
+  for (int i = 0; i < env.multitask_tasks_size(); ++i) {
+    if (env.multitask_tasks(i) == TASK_UNSPECIFIED) {
+      return error(absl::StrCat("field 'env.multitask_tasks[", i, "]' must name a task"));
+    }
+  }
+  const ModelConfig& model = config.model();
+  if (model.policy_min_log_std() >= model.policy_max_log_std()) {
+    return error("field 'model.policy_min_log_std' must be < 'model.policy_max_log_std'");
+  }
+  const LearnerConfig& learner = config.learner();
+  const int sequence_length = learner.burn_in() + learner.model_rollout();
+  if (sequence_length > env.episode_steps()) {
+    return error(absl::StrCat("fields 'learner.burn_in' + 'learner.model_rollout' = ",
+                              sequence_length, " exceed 'env.episode_steps' = ",
+                              env.episode_steps()));
+  }
+  if (learner.imagination_horizon() == 0 && learner.policy_algorithm() == POLICY_IVG) {
+    return error(
+        "field 'learner.imagination_horizon' = 0 needs 'learner.policy_algorithm: POLICY_SVG0' "
+        "(IVG(0) has no path from the action to the objective without a Q critic)");
+  }
+  if (config.replay().item_stride() > sequence_length) {
+    return error(absl::StrCat("field 'replay.item_stride' = ", config.replay().item_stride(),
+                              " exceeds the sequence length ", sequence_length,
+                              " (steps between items would never be sampled)"));
+  }
+  if (config.actor().retry_initial_backoff_ms() > config.actor().retry_max_backoff_ms()) {
+    return error("field 'actor.retry_initial_backoff_ms' must be <= 'actor.retry_max_backoff_ms'");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
+                                                      const std::vector<std::string>& overrides) {
+  ExperimentConfig config;
+  std::string source = "embedded defaults";
+  if (!path.empty()) {
+    IVG_RETURN_IF_ERROR(ParseConfigFile(path, &config));
+    source = absl::StrCat("config file '", path, "'");
+  }
+  for (const std::string& assignment : overrides) {
+    IVG_RETURN_IF_ERROR(ApplyOverride(assignment, &config));
+  }
+  if (!overrides.empty()) {
+    source = absl::StrCat(source, " with overrides [", absl::StrJoin(overrides, ", "), "]");
+  }
+  IVG_RETURN_IF_ERROR(ValidateExperimentConfig(config, source));
+  return config;
+}
+
+std::vector<std::string> ExtractConfigOverrides(int* argc, char** argv) {
+  std::vector<std::string> overrides;
+  int out = 1;
+  for (int i = 1; i < *argc; ++i) {
+    const char* arg = argv[i];
+    if (std::strcmp(arg, "--set") == 0 && i + 1 < *argc) {
+      overrides.emplace_back(argv[++i]);
+    } else if (std::strncmp(arg, "--set=", 6) == 0) {
+      overrides.emplace_back(arg + 6);
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  *argc = out;
+  argv[out] = nullptr;
+  return overrides;
+}
+
+std::string ConfigToText(const Message& message) {
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(message, &text);
+  return text;
+}
+
+}  // namespace ivg

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing and running IVG cluster needs.
+# Idempotent: apt-get skips what is already installed. The package list lives in
+# scripts/debian-packages.txt so the Dockerfiles install exactly the same set.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+mapfile -t packages < <(grep -v -E '^\s*(#|$)' "${here}/debian-packages.txt")
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "bootstrap: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "bootstrap: installed ${#missing[@]} packages"
