@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -25,12 +26,20 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-// Collects the text-format parser's errors with line and column.
+// Collects the text-format parser's errors with line and column, and quotes the offending
+// line: the parser's own message ("Expected integer, got: \"three\"") does not name the field.
 class CollectingErrorPrinter : public google::protobuf::io::ErrorCollector {
  public:
+  explicit CollectingErrorPrinter(const std::string& content)
+      : lines_(absl::StrSplit(content, '\n')) {}
+
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
-    errors_.push_back(absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message));
+    std::string error = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
+    if (line >= 0 && line < static_cast<int>(lines_.size())) {
+      absl::StrAppend(&error, " (in '", absl::StripAsciiWhitespace(lines_[line]), "')");
+    }
+    errors_.push_back(std::move(error));
   }
   void AddWarning(int line, google::protobuf::io::ColumnNumber column,
                   const std::string& message) override {
@@ -39,6 +48,7 @@ class CollectingErrorPrinter : public google::protobuf::io::ErrorCollector {
   std::string Joined() const { return absl::StrJoin(errors_, "; "); }
 
  private:
+  std::vector<std::string> lines_;
   std::vector<std::string> errors_;
 };
 
@@ -209,12 +219,12 @@ absl::Status ParseConfigText(const std::string& content, bool is_json, const std
     options.ignore_unknown_fields = false;
     const auto status = google::protobuf::util::JsonStringToMessage(content, message, options);
     if (!status.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": ", status.message()));
+      return absl::InvalidArgumentError(absl::StrCat(source, ": ", status.message().as_string()));
     }
     return absl::OkStatus();
   }
   google::protobuf::TextFormat::Parser parser;
-  CollectingErrorPrinter errors;
+  CollectingErrorPrinter errors(content);
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(content, message)) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": ", errors.Joined()));
@@ -246,7 +256,7 @@ absl::Status ApplyOverride(const std::string& assignment, Message* message) {
     owner->GetReflection()->ClearField(owner, path_fields.back());
   }
   google::protobuf::TextFormat::Parser parser;
-  CollectingErrorPrinter errors;
+  CollectingErrorPrinter errors(text);
   parser.RecordErrorsTo(&errors);
   if (!parser.MergeFromString(text, message)) {
     return absl::InvalidArgumentError(

@@ -10,6 +10,7 @@
 #include "common/metrics/metrics.h"
 
 struct mg_context;
+struct mg_connection;
 
 namespace ivg::metrics {
 
@@ -27,10 +28,10 @@ class MetricsServer {
   int port() const { return port_; }
 
  private:
-  MetricsServer(mg_context* context, int port, const MetricRegistry* registry);
-  static int HandleMetrics(struct mg_connection* connection, void* self);
+  MetricsServer(::mg_context* context, int port, const MetricRegistry* registry);
+  static int HandleMetrics(::mg_connection* connection, void* self);
 
-  mg_context* const context_;
+  ::mg_context* const context_;
   const int port_;
   const MetricRegistry* const registry_;
 };

@@ -4,9 +4,12 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <mutex>
+
+#include "absl/time/clock.h"
 
 namespace ivg {
 namespace {
