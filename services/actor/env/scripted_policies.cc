@@ -1,0 +1,147 @@
+#include "services/actor/env/scripted_policies.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ivg::env {
+namespace {
+
+float Saturate(double v) { return static_cast<float>(std::clamp(v, -1.0, 1.0)); }
+
+// Angle difference wrapped into [-period/2, period/2).
+double WrapDifference(double a, double period) {
+  double d = std::fmod(a + period / 2, period);
+  if (d < 0) d += period;
+  return d - period / 2;
+}
+
+// Gripper yaw that aligns the pads with the object's faces, nearest to the current yaw and
+// inside the wrist's target range.
+double GraspYaw(const SawyerEnv& env, ObjectId object) {
+  const double current = env.GripperYaw();
+  double target = current + WrapDifference(env.ObjectYaw(object) - current, M_PI / 2);
+  while (target > M_PI / 2) target -= M_PI / 2;
+  while (target < -M_PI / 2) target += M_PI / 2;
+  return target;
+}
+
+double HorizontalDistance(const Vec3& a, const Vec3& b) {
+  return std::hypot(a[0] - b[0], a[1] - b[1]);
+}
+
+}  // namespace
+
+Action MoveTowards(const SawyerEnv& env, const Vec3& target, double yaw, float gripper) {
+  const EnvConfig& c = env.spec().config;
+  const double step = c.max_tcp_speed() * c.physics_timestep() * c.substeps();
+  const double yaw_step = c.max_wrist_speed() * c.physics_timestep() * c.substeps();
+  // Command relative to the controller's own target (it integrates our velocities), with a
+  // little feedback from the measured TCP so contact errors do not accumulate.
+  const Vec3 tcp = env.TcpPosition();
+  const Vec3 commanded = env.TcpTarget();
+  Action a{};
+  for (int i = 0; i < 3; ++i) {
+    const double error = target[i] - (0.7 * commanded[i] + 0.3 * tcp[i]);
+    a[i] = Saturate(error / step);
+  }
+  a[kActionGripper] = gripper;
+  a[kActionWrist] = Saturate(WrapDifference(yaw - env.GripperYaw(), 2 * M_PI) / yaw_step);
+  return a;
+}
+
+Action ScriptedLiftPolicy::Act(const SawyerEnv& env) {
+  const Vec3 object = env.ObjectPosition(object_);
+  const Vec3 tcp = env.TcpPosition();
+  const double yaw = GraspYaw(env, object_);
+  ++phase_steps_;
+  switch (phase_) {
+    case Phase::kApproach: {
+      // Above the object; descend while travelling but keep the fingertips clear of it.
+      const double xy = HorizontalDistance(tcp, object);
+      const double clearance = xy > 0.04 ? 0.08 : 0.0;
+      const Vec3 target = {object[0], object[1], object[2] + clearance};
+      const double yaw_error = std::fabs(WrapDifference(yaw - env.GripperYaw(), 2 * M_PI));
+      if (xy < 0.012 && yaw_error < 0.08) {
+        phase_ = Phase::kDescend;
+        phase_steps_ = 0;
+      }
+      return MoveTowards(env, target, yaw, -1.0f);
+    }
+    case Phase::kDescend: {
+      const Vec3 target = {object[0], object[1], object[2]};
+      if (std::fabs(tcp[2] - object[2]) < 0.008 || phase_steps_ > 20) {
+        phase_ = Phase::kClose;
+        phase_steps_ = 0;
+      }
+      return MoveTowards(env, target, yaw, -1.0f);
+    }
+    case Phase::kClose: {
+      const Vec3 target = {object[0], object[1], object[2]};
+      if ((env.Grasp() && phase_steps_ >= 3) || phase_steps_ > 15) {
+        phase_ = Phase::kLift;
+        phase_steps_ = 0;
+      }
+      return MoveTowards(env, target, yaw, 1.0f);
+    }
+    case Phase::kLift:
+    default: {
+      if (!env.Grasp() && phase_steps_ > 10 && object[2] < env.ObjectRestZ(object_) + 0.01) {
+        // Dropped: start over.
+        phase_ = Phase::kApproach;
+        phase_steps_ = 0;
+      }
+      const Vec3 target = {tcp[0], tcp[1], env.ObjectRestZ(object_) + lift_height_};
+      return MoveTowards(env, target, env.GripperYaw(), 1.0f);
+    }
+  }
+}
+
+Action ScriptedStackPolicy::Act(const SawyerEnv& env) {
+  const Vec3 top = env.ObjectPosition(top_);
+  const Vec3 base = env.ObjectPosition(base_);
+  const double side = env.spec().config.cube_side();
+  // Carry the cube with its bottom 2 cm above the base's top.
+  const double carry_z = base[2] + side + 0.02;
+  const Vec3 tcp = env.TcpPosition();
+  ++phase_steps_;
+  switch (phase_) {
+    case Phase::kGrasp: {
+      const Action a = lift_.Act(env);
+      if (env.Grasp() && top[2] > env.ObjectRestZ(top_) + 0.01) {
+        phase_ = Phase::kCarry;
+        phase_steps_ = 0;
+      }
+      return a;
+    }
+    case Phase::kCarry: {
+      if (!env.Grasp()) {
+        Reset();
+        return lift_.Act(env);
+      }
+      // Track the cube (which may sit off-centre between the pads), not the TCP.
+      const Vec3 offset = {tcp[0] - top[0], tcp[1] - top[1], tcp[2] - top[2]};
+      const Vec3 target = {base[0] + offset[0], base[1] + offset[1], carry_z + offset[2]};
+      if (HorizontalDistance(top, base) < 0.006 && top[2] > base[2] + side) {
+        phase_ = Phase::kLower;
+        phase_steps_ = 0;
+      }
+      return MoveTowards(env, target, env.GripperYaw(), 1.0f);
+    }
+    case Phase::kLower: {
+      const Vec3 offset = {tcp[0] - top[0], tcp[1] - top[1], tcp[2] - top[2]};
+      const Vec3 target = {base[0] + offset[0], base[1] + offset[1],
+                           base[2] + side + 0.003 + offset[2]};
+      if (top[2] < base[2] + side + 0.008 || phase_steps_ > 15) {
+        phase_ = Phase::kRelease;
+        phase_steps_ = 0;
+      }
+      return MoveTowards(env, target, env.GripperYaw(), 1.0f);
+    }
+    case Phase::kRelease:
+    default:
+      // Open and stay around the cube: REACH keeps paying while it rests on the base.
+      return MoveTowards(env, {tcp[0], tcp[1], tcp[2]}, env.GripperYaw(), -1.0f);
+  }
+}
+
+}  // namespace ivg::env
