@@ -1,0 +1,145 @@
+// ivg_replay_server: one replay shard (gRPC front + its own redis-server).
+//
+//   ivg_replay_server --config=configs/x.textproto --shard=0 [--port=50110] [--metrics_port=0]
+//                     [--start_redis=true|false] [--redis_port=0] [--redis_data_dir=DIR]
+//                     [--set replay.max_size=1000 ...]
+//
+// Prints one line "ivg_replay_server ready: shard=S grpc=HOST:PORT metrics=PORT redis=PORT
+// items=N" on stdout once it serves (the launcher and tests read the ports from it), and
+// stops gracefully on SIGINT/SIGTERM: samplers blocked in the rate limiter get CANCELLED,
+// the gRPC server drains, then its redis-server is stopped (SIGTERM: the AOF is flushed).
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "common/config/config_loader.h"
+#include "common/grpc/server_host.h"
+#include "common/logging/logging.h"
+#include "common/metrics/metrics_server.h"
+#include "common/shutdown/shutdown_signal.h"
+#include "glog/logging.h"
+#include "services/replay/redis/redis_process.h"
+#include "services/replay/replay_service.h"
+
+ABSL_FLAG(std::string, config, "", "Experiment config (textproto or JSON); empty = defaults.");
+ABSL_FLAG(int, shard, 0, "Shard index of this server.");
+ABSL_FLAG(int, port, -1, "gRPC port; -1 = cluster.replay_base_port + shard, 0 = a free port.");
+ABSL_FLAG(int, metrics_port, 0, "Prometheus /metrics port; 0 = a free port, -1 = none.");
+ABSL_FLAG(std::string, start_redis, "",
+          "true: start our own redis-server; false: use replay.redis_host/port; empty = config.");
+ABSL_FLAG(int, redis_port, -1, "Redis port; -1 = replay.redis_port (0 = free, started Redis).");
+ABSL_FLAG(std::string, redis_data_dir, "",
+          "Data dir of the started redis-server; empty = replay.redis_data_dir/shard-<k>.");
+ABSL_FLAG(std::string, logdir, "", "Also write logs to files in this directory.");
+
+namespace {
+
+int Fail(const absl::Status& status, const char* what) {
+  LOG(ERROR) << what << ": " << status;
+  std::cerr << "ivg_replay_server: " << what << ": " << status << std::endl;
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> overrides = ivg::ExtractConfigOverrides(&argc, argv);
+  absl::ParseCommandLine(argc, argv);
+  ivg::InitLogging(argv[0], absl::GetFlag(FLAGS_logdir));
+  ivg::InstallShutdownSignalHandlers();
+
+  absl::StatusOr<ivg::ExperimentConfig> config =
+      ivg::LoadExperimentConfig(absl::GetFlag(FLAGS_config), overrides);
+  if (!config.ok()) return Fail(config.status(), "invalid config");
+  const ivg::ReplayConfig& rc = config->replay();
+  const int shard = absl::GetFlag(FLAGS_shard);
+
+  bool start_redis = rc.start_redis();
+  const std::string start_flag = absl::GetFlag(FLAGS_start_redis);
+  if (start_flag == "true" || start_flag == "1") start_redis = true;
+  if (start_flag == "false" || start_flag == "0") start_redis = false;
+  const int redis_port =
+      absl::GetFlag(FLAGS_redis_port) >= 0 ? absl::GetFlag(FLAGS_redis_port) : rc.redis_port();
+
+  std::unique_ptr<ivg::replay::RedisProcess> redis_process;
+  ivg::replay::RedisOptions redis_options;
+  if (start_redis) {
+    ivg::replay::RedisProcessOptions p;
+    p.binary = rc.redis_server_binary();
+    p.port = redis_port;
+    p.password = rc.redis_password();
+    p.data_dir = absl::GetFlag(FLAGS_redis_data_dir).empty()
+                     ? absl::StrCat(rc.redis_data_dir(), "/shard-", shard)
+                     : absl::GetFlag(FLAGS_redis_data_dir);
+    p.appendfsync = rc.appendfsync();
+    auto started = ivg::replay::RedisProcess::Start(p);
+    if (!started.ok()) return Fail(started.status(), "cannot start redis-server");
+    redis_process = *std::move(started);
+    redis_options = redis_process->connection_options();
+  } else {
+    if (redis_port == 0) {
+      return Fail(absl::InvalidArgumentError("an existing Redis needs --redis_port or "
+                                             "replay.redis_port"),
+                  "invalid flags");
+    }
+    redis_options.host = rc.redis_host();
+    redis_options.port = redis_port;
+    redis_options.password = rc.redis_password();
+  }
+  redis_options.timeout = absl::Milliseconds(rc.redis_timeout_ms());
+
+  auto& registry = ivg::metrics::DefaultRegistry();
+  ivg::replay::ReplayServiceOptions options;
+  options.shard = shard;
+  options.table = ivg::replay::TableOptions::FromConfig(*config);
+  options.max_request_bytes = rc.max_request_bytes();
+  ivg::replay::ReplayMetrics metrics =
+      ivg::replay::ReplayMetrics::Create(&registry, std::to_string(shard), options.table.name);
+  auto pool = ivg::replay::RedisConnectionPool::Create(
+      redis_options, rc.redis_connections(),
+      [histogram = metrics.redis_latency](double s) { histogram->Observe(s); });
+  if (!pool.ok()) return Fail(pool.status(), "cannot connect to Redis");
+
+  auto service = ivg::replay::ReplayServiceImpl::Create(options, pool->get(), &registry);
+  if (!service.ok()) return Fail(service.status(), "cannot open the replay table");
+
+  int port = absl::GetFlag(FLAGS_port);
+  if (port < 0) port = config->cluster().replay_base_port() + shard;
+  ivg::GrpcServerOptions server_options;
+  server_options.address = absl::StrCat(config->cluster().host(), ":", port);
+  server_options.max_message_bytes = config->cluster().max_message_bytes();
+  ivg::replay::ReplayServiceImpl* service_ptr = service->get();
+  server_options.on_stop.push_back([service_ptr] { service_ptr->Close(); });
+  auto host = ivg::GrpcServerHost::Create(server_options, {service->get()});
+  if (!host.ok()) return Fail(host.status(), "cannot start the gRPC server");
+
+  std::unique_ptr<ivg::metrics::MetricsServer> metrics_server;
+  if (absl::GetFlag(FLAGS_metrics_port) >= 0) {
+    auto m = ivg::metrics::MetricsServer::Create(
+        absl::StrCat(config->cluster().host(), ":", absl::GetFlag(FLAGS_metrics_port)),
+        &registry);
+    if (!m.ok()) return Fail(m.status(), "cannot start the metrics server");
+    metrics_server = *std::move(m);
+  }
+
+  const std::string ready = absl::StrCat(
+      "ivg_replay_server ready: shard=", shard, " grpc=", (*host)->address(),
+      " metrics=", metrics_server ? metrics_server->port() : -1, " redis=", redis_options.port,
+      " table=", options.table.name, " items=", (*service)->table()->size());
+  LOG(INFO) << ready;
+  std::cout << ready << std::endl;
+
+  ivg::WaitForShutdown();
+  LOG(INFO) << "shutting down replay shard " << shard;
+  (*host)->Stop(absl::Seconds(5));
+  metrics_server.reset();
+  service->reset();
+  pool->reset();
+  redis_process.reset();  // SIGTERM: Redis flushes the AOF and exits.
+  LOG(INFO) << "replay shard " << shard << " stopped";
+  return 0;
+}

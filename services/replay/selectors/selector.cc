@@ -1,0 +1,40 @@
+#include "services/replay/selectors/selector.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "services/replay/selectors/fifo.h"
+#include "services/replay/selectors/lifo.h"
+#include "services/replay/selectors/prioritized.h"
+#include "services/replay/selectors/uniform.h"
+
+namespace ivg::replay {
+
+absl::Status CheckPriority(double priority) {
+  if (!std::isfinite(priority) || priority < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("priority ", priority, " must be finite and >= 0"));
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<Selector> MakeSelector(SelectorType type, double priority_exponent) {
+  switch (type) {
+    case SELECTOR_FIFO:
+      return std::make_unique<FifoSelector>();
+    case SELECTOR_LIFO:
+      return std::make_unique<LifoSelector>();
+    case SELECTOR_PRIORITIZED:
+      return std::make_unique<PrioritizedSelector>(priority_exponent);
+    case SELECTOR_UNIFORM:
+    default:
+      return std::make_unique<UniformSelector>();
+  }
+}
+
+std::unique_ptr<Selector> MakeRemover(RemoverType type) {
+  if (type == REMOVER_FIFO) return std::make_unique<FifoSelector>();
+  return std::make_unique<UniformSelector>();
+}
+
+}  // namespace ivg::replay
