@@ -5,7 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/http_get.h"
+#include "common/metrics/http_get.h"
+#include "tests/testing/subprocess.h"
 
 namespace ivg::metrics {
 namespace {
@@ -37,7 +38,7 @@ TEST_F(MetricsServerTest, ServesRecordedValuesThatPromtoolAccepts) {
   latency->Observe(0.003);
   latency->Observe(0.2);
 
-  auto response = ivg::testing::HttpGet(server_->port(), "/metrics");
+  auto response = HttpGet("127.0.0.1", server_->port(), "/metrics");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status_code, 200);
   EXPECT_THAT(response->headers, HasSubstr("text/plain; version=0.0.4"));
@@ -64,7 +65,7 @@ TEST_F(MetricsServerTest, PromtoolRejectsBrokenExposition) {
 }
 
 TEST_F(MetricsServerTest, UnknownPathIsNotFound) {
-  auto response = ivg::testing::HttpGet(server_->port(), "/nothing-here");
+  auto response = HttpGet("127.0.0.1", server_->port(), "/nothing-here");
   ASSERT_TRUE(response.ok());
   EXPECT_EQ(response->status_code, 404);
 }
