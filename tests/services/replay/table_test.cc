@@ -1,0 +1,291 @@
+// Table against a real redis-server on an ephemeral loopback port.
+#include "services/replay/table.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "services/replay/chunk_codec.h"
+#include "services/replay/testing/synthetic_episode.h"
+#include "tests/services/replay/replay_test_util.h"
+
+namespace ivg::replay {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+
+class TableTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartRedisAndPool(APPENDFSYNC_EVERYSEC); }
+
+  void StartRedisAndPool(AppendFsync fsync, int port = 0) {
+    pool_.reset();
+    redis_ = testing::StartRedis(dir_.path() + "/redis", fsync, port);
+    ASSERT_NE(redis_, nullptr);
+    auto pool = RedisConnectionPool::Create(redis_->connection_options(), 2);
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    auto c = RedisConnection::Create(redis_->connection_options());
+    ASSERT_TRUE(c.ok());
+    admin_ = *std::move(c);
+  }
+
+  static TableOptions Options() {
+    TableOptions o;
+    o.sequence_length = 8;
+    o.max_size = 1000;
+    o.rate_limiter.min_size_to_sample = 1;
+    o.episode_spec.num_rewards = 1;
+    return o;
+  }
+
+  std::unique_ptr<Table> MakeTable(const TableOptions& options) {
+    auto table = Table::Create(options, pool_.get(), nullptr);
+    EXPECT_TRUE(table.ok()) << table.status();
+    return table.ok() ? *std::move(table) : nullptr;
+  }
+
+  static Episode MakeEpisode(int64_t id, int steps = 16, int task = 0) {
+    testing::SyntheticEpisodeOptions o;
+    o.episode_id = id;
+    o.num_steps = steps;
+    o.task_id = task;
+    o.noise_amplitude = 2;
+    return testing::MakeSyntheticEpisode(o);
+  }
+
+  absl::Time Soon() { return absl::Now() + absl::Seconds(5); }
+
+  testing::TempDir dir_;
+  std::unique_ptr<RedisProcess> redis_;
+  std::unique_ptr<RedisConnectionPool> pool_;
+  std::unique_ptr<RedisConnection> admin_;
+};
+
+TEST_F(TableTest, InsertThenSampleRoundTripsStepsByteExact) {
+  auto table = MakeTable(Options());
+  const Episode episode = MakeEpisode(1, /*steps=*/20, /*task=*/2);
+  auto inserted = table->Insert(episode, Soon());
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  EXPECT_EQ(inserted->items_created, 2);  // stride L = 8: windows at 0 and 8.
+  EXPECT_EQ(inserted->steps_stored, 16);
+  std::set<int> starts_seen;
+  for (int i = 0; i < 20; ++i) {
+    auto sampled = table->Sample(1, /*compressed=*/false, Soon());
+    ASSERT_TRUE(sampled.ok()) << sampled.status();
+    const SampledSequence& s = (*sampled)[0];
+    ASSERT_EQ(s.steps.steps_size(), 8);
+    EXPECT_EQ(s.task_id, 2);
+    EXPECT_DOUBLE_EQ(s.probability, 0.5);
+    int start = -1;
+    for (int t0 : {0, 8}) {
+      if (MessageDifferencer::Equals(s.steps.steps(0), episode.steps(t0))) start = t0;
+    }
+    ASSERT_GE(start, 0) << "sampled window does not start at an item boundary";
+    for (int t = 0; t < 8; ++t) {
+      EXPECT_TRUE(MessageDifferencer::Equals(s.steps.steps(t), episode.steps(start + t)));
+    }
+    starts_seen.insert(start);
+  }
+  EXPECT_EQ(starts_seen.size(), 2u);
+}
+
+TEST_F(TableTest, CompressedSamplesDecodeToTheSameSteps) {
+  TableOptions o = Options();
+  o.item_stride = 3;  // Items straddle chunks: the server re-encodes the window.
+  auto table = MakeTable(o);
+  const Episode episode = MakeEpisode(1, 20);
+  auto inserted = table->Insert(episode, Soon());
+  ASSERT_TRUE(inserted.ok());
+  EXPECT_EQ(inserted->items_created, 5);  // starts 0, 3, 6, 9, 12
+  auto sampled = table->Sample(16, /*compressed=*/true, Soon());
+  ASSERT_TRUE(sampled.ok()) << sampled.status();
+  for (const SampledSequence& s : *sampled) {
+    auto decoded = DecodeChunk(s.compressed);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    ASSERT_EQ(decoded->steps_size(), 8);
+    int start = -1;
+    for (int t0 = 0; t0 <= 12; t0 += 3) {
+      if (MessageDifferencer::Equals(decoded->steps(0), episode.steps(t0))) start = t0;
+    }
+    ASSERT_GE(start, 0);
+    for (int t = 0; t < 8; ++t) {
+      EXPECT_TRUE(MessageDifferencer::Equals(decoded->steps(t), episode.steps(start + t)));
+    }
+  }
+}
+
+TEST_F(TableTest, StoresEachStepOnceWithOverlappingItems) {
+  TableOptions o = Options();
+  o.item_stride = 1;
+  auto table = MakeTable(o);
+  auto inserted = table->Insert(MakeEpisode(1, 24), Soon());
+  ASSERT_TRUE(inserted.ok());
+  EXPECT_EQ(inserted->items_created, 17);
+  const TableInfo info = table->Info();
+  EXPECT_EQ(info.num_steps(), 24);
+  EXPECT_EQ(info.num_chunks(), 3);
+  EXPECT_EQ(testing::RedisKeyCount(admin_.get()), 17 + 3);
+}
+
+TEST_F(TableTest, UniformSamplingPassesChiSquareTest) {
+  auto table = MakeTable(Options());
+  for (int e = 0; e < 5; ++e) ASSERT_TRUE(table->Insert(MakeEpisode(e, 32), Soon()).ok());
+  ASSERT_EQ(table->size(), 20);
+  std::map<uint64_t, int> counts;
+  const int rounds = 200, batch = 16;
+  for (int r = 0; r < rounds; ++r) {
+    auto sampled = table->Sample(batch, /*compressed=*/true, Soon());
+    ASSERT_TRUE(sampled.ok()) << sampled.status();
+    for (const SampledSequence& s : *sampled) ++counts[s.key];
+  }
+  ASSERT_EQ(counts.size(), 20u);
+  const double expected = rounds * batch / 20.0;
+  double chi2 = 0;
+  for (const auto& [key, c] : counts) chi2 += (c - expected) * (c - expected) / expected;
+  // 19 degrees of freedom: P(chi2 > 43.82) = 0.001.
+  EXPECT_LT(chi2, 43.82);
+}
+
+TEST_F(TableTest, MaxSizeEvictsAndDeletesChunksWithTheirLastItem) {
+  TableOptions o = Options();
+  o.max_size = 6;
+  o.remover = REMOVER_FIFO;
+  auto table = MakeTable(o);
+  for (int e = 0; e < 3; ++e) {
+    auto r = table->Insert(MakeEpisode(e, 32), Soon());  // 4 items each
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->items_evicted, e == 0 ? 0 : (e == 1 ? 2 : 4));
+  }
+  const TableInfo info = table->Info();
+  EXPECT_EQ(info.num_items(), 6);
+  EXPECT_EQ(info.num_chunks(), 6);
+  EXPECT_EQ(info.total_evicted_items(), 6);
+  EXPECT_EQ(testing::RedisKeyCount(admin_.get()), 12) << "evicted items or chunks left behind";
+  // FIFO removal keeps the newest episode entirely.
+  std::set<int64_t> episodes;
+  for (int i = 0; i < 50; ++i) {
+    auto s = table->Sample(1, false, Soon());
+    ASSERT_TRUE(s.ok());
+    episodes.insert((*s)[0].steps.episode_id());
+  }
+  EXPECT_TRUE(episodes.count(2));
+  EXPECT_FALSE(episodes.count(0));
+  // An episode with more items than the table holds is refused, nothing stored.
+  auto too_big = table->Insert(MakeEpisode(9, 64), Soon());
+  EXPECT_TRUE(absl::IsResourceExhausted(too_big.status())) << too_big.status();
+  EXPECT_EQ(testing::RedisKeyCount(admin_.get()), 12);
+}
+
+TEST_F(TableTest, MaxTimesSampledRemovesItems) {
+  TableOptions o = Options();
+  o.max_times_sampled = 2;
+  o.selector = SELECTOR_FIFO;
+  auto table = MakeTable(o);
+  ASSERT_TRUE(table->Insert(MakeEpisode(1, 16), Soon()).ok());  // 2 items
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(table->Sample(1, true, Soon()).ok());
+  EXPECT_EQ(table->size(), 0);
+  EXPECT_EQ(testing::RedisKeyCount(admin_.get()), 0);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(
+      table->Sample(1, true, absl::Now() + absl::Milliseconds(20)).status()));
+}
+
+TEST_F(TableTest, SamplerBlocksUntilMinSizeThenIsReleasedByInsert) {
+  TableOptions o = Options();
+  o.rate_limiter.min_size_to_sample = 3;
+  auto table = MakeTable(o);
+  ASSERT_TRUE(table->Insert(MakeEpisode(1, 16), Soon()).ok());  // 2 items < 3
+  absl::StatusOr<std::vector<SampledSequence>> result = absl::UnknownError("not run");
+  std::thread sampler([&] { result = table->Sample(4, true, absl::Now() + absl::Seconds(30)); });
+  while (table->Info().rate_limiter().waiting_samplers() == 0) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_TRUE(table->Insert(MakeEpisode(2, 16), Soon()).ok());
+  sampler.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->size(), 4u);
+}
+
+TEST_F(TableTest, CloseWakesBlockedSamplerWithCancelled) {
+  auto table = MakeTable(Options());
+  absl::Status result;
+  std::thread sampler(
+      [&] { result = table->Sample(1, true, absl::Now() + absl::Seconds(30)).status(); });
+  while (table->Info().rate_limiter().waiting_samplers() == 0) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  table->Close();
+  sampler.join();
+  EXPECT_TRUE(absl::IsCancelled(result)) << result;
+}
+
+TEST_F(TableTest, RestartRebuildsIndexAndReportsCorruptKeys) {
+  TableOptions o = Options();
+  o.item_stride = 2;
+  {
+    auto table = MakeTable(o);
+    for (int e = 0; e < 3; ++e) ASSERT_TRUE(table->Insert(MakeEpisode(e, 20), Soon()).ok());
+    EXPECT_EQ(table->size(), 21);
+  }
+  ASSERT_TRUE(admin_->Command({"SET", "ivg:replay:sequences:i:999999", "garbage"}).ok());
+  ASSERT_TRUE(admin_->Command({"SET", "ivg:replay:sequences:i:notanumber", "x"}).ok());
+  ASSERT_TRUE(admin_->Command({"SET", "someone-elses-key", "x"}).ok());
+  ASSERT_TRUE(admin_->Command({"HSET", "ivg:replay:sequences:i:1000000", "f", "v"}).ok());
+  auto table = MakeTable(o);
+  ASSERT_NE(table, nullptr);
+  EXPECT_EQ(table->size(), 21);
+  EXPECT_EQ(table->corrupt_keys_skipped(), 4);
+  EXPECT_EQ(table->Info().num_steps(), 60);
+  // New keys continue after the largest one found, and sampling works.
+  ASSERT_TRUE(table->Insert(MakeEpisode(7, 20), Soon()).ok());
+  EXPECT_EQ(table->size(), 28);
+  auto s = table->Sample(8, false, Soon());
+  ASSERT_TRUE(s.ok()) << s.status();
+}
+
+TEST_F(TableTest, AcknowledgedItemsSurviveRedisKill) {
+  pool_.reset();
+  admin_.reset();
+  redis_.reset();
+  StartRedisAndPool(APPENDFSYNC_ALWAYS);
+  const int port = redis_->port();
+  int64_t acknowledged = 0;
+  {
+    auto table = MakeTable(Options());
+    for (int e = 0; e < 5; ++e) {
+      auto r = table->Insert(MakeEpisode(e, 16), Soon());
+      ASSERT_TRUE(r.ok());
+      acknowledged += r->items_created;
+    }
+  }
+  pool_.reset();
+  admin_.reset();
+  redis_->Kill();  // SIGKILL: no shutdown flush; appendfsync always already synced.
+  redis_.reset();
+  StartRedisAndPool(APPENDFSYNC_ALWAYS, port);
+  auto table = MakeTable(Options());
+  EXPECT_EQ(table->size(), acknowledged);
+  EXPECT_EQ(table->corrupt_keys_skipped(), 0);
+}
+
+TEST_F(TableTest, InsertFailsCleanlyWhenRedisIsGoneAndRecoversWhenItReturns) {
+  auto table = MakeTable(Options());
+  ASSERT_TRUE(table->Insert(MakeEpisode(1, 16), Soon()).ok());
+  const int port = redis_->port();
+  redis_->Stop();
+  auto failed = table->Insert(MakeEpisode(2, 16), Soon());
+  EXPECT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
+  EXPECT_EQ(table->size(), 2);
+  redis_ = testing::StartRedis(dir_.path() + "/redis", APPENDFSYNC_EVERYSEC, port);
+  ASSERT_NE(redis_, nullptr);
+  auto ok = table->Insert(MakeEpisode(3, 16), Soon());
+  EXPECT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(table->size(), 4);
+  EXPECT_TRUE(table->Sample(4, true, Soon()).ok());
+}
+
+}  // namespace
+}  // namespace ivg::replay
