@@ -1,0 +1,145 @@
+#include "services/launcher/cluster_plan.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status/status_macros.h"
+
+namespace ivg::launcher {
+namespace {
+
+// Process stages: servers start first and stop last.
+constexpr int kStageReplay = 0;
+constexpr int kStageParamServer = 1;
+constexpr int kStageLearner = 2;
+constexpr int kStageActor = 3;
+
+std::string Loopback(int port) { return absl::StrCat("127.0.0.1:", port); }
+
+}  // namespace
+
+absl::StatusOr<int> FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket() failed");
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    close(fd);
+    return absl::UnavailableError("cannot bind a free loopback port");
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+absl::StatusOr<std::string> FindBinary(const std::string& binary_dir, const std::string& subdir,
+                                       const std::string& name) {
+  const std::vector<std::string> candidates = {
+      absl::StrCat(binary_dir, "/", name), absl::StrCat(binary_dir, "/", subdir, "/", name)};
+  for (const std::string& path : candidates) {
+    if (access(path.c_str(), X_OK) == 0) return path;
+  }
+  return absl::NotFoundError(absl::StrCat("binary '", name, "' not found at ", candidates[0],
+                                          " or ", candidates[1],
+                                          " (build it: cmake --build build)"));
+}
+
+absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
+                                        const LaunchOptions& options, bool pick_free_ports) {
+  ClusterPlan plan;
+  plan.config = config;
+  ClusterConfig& cluster = *plan.config.mutable_cluster();
+  ReplayConfig& replay = *plan.config.mutable_replay();
+  cluster.set_run_dir(options.run_dir);
+
+  auto port_or = [&](int configured) -> absl::StatusOr<int> {
+    if (!pick_free_ports && configured > 0) return configured;
+    return FreeLoopbackPort();
+  };
+
+  IVG_ASSIGN_OR_RETURN(const std::string replay_binary,
+                       FindBinary(options.binary_dir, "services/replay", "ivg_replay_server"));
+  IVG_ASSIGN_OR_RETURN(const std::string param_binary,
+                       FindBinary(options.binary_dir, "services/param_server", "ivg_param_server"));
+  IVG_ASSIGN_OR_RETURN(const std::string learner_binary,
+                       FindBinary(options.binary_dir, "services/learner", "ivg_learner"));
+  IVG_ASSIGN_OR_RETURN(const std::string actor_binary,
+                       FindBinary(options.binary_dir, "services/actor", "ivg_actor"));
+
+  // Endpoints first: every child reads them from the same config.
+  const int num_shards = cluster.num_replay_shards();
+  std::vector<int> replay_ports, redis_ports;
+  replay.clear_shard_addresses();
+  for (int shard = 0; shard < num_shards; ++shard) {
+    IVG_ASSIGN_OR_RETURN(int port, port_or(cluster.replay_base_port() + shard));
+    IVG_ASSIGN_OR_RETURN(int redis_port, FreeLoopbackPort());
+    replay_ports.push_back(port);
+    redis_ports.push_back(redis_port);
+    replay.add_shard_addresses(Loopback(port));
+  }
+  const std::vector<std::string> param_parts = absl::StrSplit(cluster.param_server_address(), ':');
+  int configured_param_port = 0;
+  if (param_parts.size() == 2) (void)absl::SimpleAtoi(param_parts[1], &configured_param_port);
+  IVG_ASSIGN_OR_RETURN(int param_port, port_or(configured_param_port));
+  cluster.set_param_server_address(Loopback(param_port));
+  IVG_ASSIGN_OR_RETURN(int rendezvous_port, FreeLoopbackPort());
+  cluster.set_learner_rendezvous_address(Loopback(rendezvous_port));
+
+  int next_metrics_port = cluster.metrics_base_port();
+  auto metrics_port = [&]() -> absl::StatusOr<int> {
+    if (pick_free_ports || next_metrics_port == 0) return FreeLoopbackPort();
+    return next_metrics_port++;
+  };
+  const std::string log_dir = absl::StrCat(options.run_dir, "/logs");
+  auto add = [&](const std::string& name, const std::string& role, int stage, int metrics,
+                 std::vector<std::string> argv) {
+    argv.push_back(absl::StrCat("--config=", options.config_path));
+    argv.push_back(absl::StrCat("--logdir=", log_dir));
+    plan.processes.push_back({name, std::move(argv), /*restart=*/true, stage});
+    plan.metrics.push_back({name, role, metrics});
+  };
+
+  for (int shard = 0; shard < num_shards; ++shard) {
+    IVG_ASSIGN_OR_RETURN(int metrics, metrics_port());
+    add(absl::StrCat("replay-", shard), "replay", kStageReplay, metrics,
+        {replay_binary, absl::StrCat("--shard=", shard), absl::StrCat("--port=", replay_ports[shard]),
+         absl::StrCat("--metrics_port=", metrics), "--start_redis=true",
+         absl::StrCat("--redis_port=", redis_ports[shard]),
+         absl::StrCat("--redis_data_dir=", options.run_dir, "/redis/shard-", shard)});
+  }
+  {
+    IVG_ASSIGN_OR_RETURN(int metrics, metrics_port());
+    add("param_server", "param_server", kStageParamServer, metrics,
+        {param_binary, absl::StrCat("--metrics_address=", Loopback(metrics)),
+         absl::StrCat("--state_dir=", options.run_dir, "/param_server")});
+  }
+  const int num_learners = plan.config.learner().num_learners();
+  for (int rank = 0; rank < num_learners; ++rank) {
+    IVG_ASSIGN_OR_RETURN(int metrics, metrics_port());
+    std::vector<std::string> argv = {
+        learner_binary, absl::StrCat("--rank=", rank), absl::StrCat("--world_size=", num_learners),
+        absl::StrCat("--metrics_port=", metrics), absl::StrCat("--run_dir=", options.run_dir),
+        "--data=replay"};
+    // Learners always resume from the run's checkpoint when there is one: a restarted
+    // learner continues where it stopped, and so does a second launch on the same run dir.
+    argv.push_back("--resume");
+    add(absl::StrCat("learner-", rank), "learner", kStageLearner, metrics, std::move(argv));
+  }
+  for (int actor = 0; actor < plan.config.actor().num_actors(); ++actor) {
+    IVG_ASSIGN_OR_RETURN(int metrics, metrics_port());
+    add(absl::StrCat("actor-", actor), "actor", kStageActor, metrics,
+        {actor_binary, absl::StrCat("--actor_id=", actor),
+         absl::StrCat("--metrics_address=", Loopback(metrics))});
+  }
+  return plan;
+}
+
+}  // namespace ivg::launcher

@@ -1,0 +1,57 @@
+// Turns an experiment config and the launcher's flags into the list of processes of a local
+// cluster: Redis-backed replay shards, the parameter server, the learners and the actors,
+// each with its ports, log file and metrics endpoint.
+//
+// Every child reads the same config file, written by the launcher into the run directory
+// with the ports it chose filled in (cluster.param_server_address, replay.shard_addresses,
+// cluster.learner_rendezvous_address), so there is one source of truth per run.
+#ifndef IVG_SERVICES_LAUNCHER_CLUSTER_PLAN_H_
+#define IVG_SERVICES_LAUNCHER_CLUSTER_PLAN_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "proto/config.pb.h"
+#include "services/launcher/process_supervisor.h"
+
+namespace ivg::launcher {
+
+struct LaunchOptions {
+  // Folder holding the service binaries, either flat (bin/ivg_actor) or as in the build
+  // tree (services/actor/ivg_actor).
+  std::string binary_dir;
+  std::string run_dir;
+  // The run's config file (written by the launcher) that every child reads.
+  std::string config_path;
+  bool resume = false;
+};
+
+// One process's metrics endpoint, for the progress line and Prometheus.
+struct MetricsEndpoint {
+  std::string process;
+  std::string role;  // "replay", "param_server", "learner", "actor"
+  int port = 0;
+};
+
+struct ClusterPlan {
+  ExperimentConfig config;  // With ports filled in.
+  std::vector<ProcessSpec> processes;
+  std::vector<MetricsEndpoint> metrics;
+};
+
+// Chooses free loopback ports for every endpoint whose configured port is 0 (or always,
+// when `pick_free_ports`), fills them into the config and builds the process list.
+absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
+                                        const LaunchOptions& options, bool pick_free_ports);
+
+// Finds `name` in `binary_dir` (flat) or `binary_dir/<subdir>/`; an error lists where it looked.
+absl::StatusOr<std::string> FindBinary(const std::string& binary_dir, const std::string& subdir,
+                                       const std::string& name);
+
+// A free TCP port on 127.0.0.1 (bind port 0, read it, close).
+absl::StatusOr<int> FreeLoopbackPort();
+
+}  // namespace ivg::launcher
+
+#endif  // IVG_SERVICES_LAUNCHER_CLUSTER_PLAN_H_

@@ -1,0 +1,183 @@
+#include "services/launcher/progress_reporter.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/metrics/http_get.h"
+#include "glog/logging.h"
+
+namespace ivg::launcher {
+namespace {
+
+// Metric names the services export (see each service's README).
+constexpr char kActorEpisodes[] = "ivg_actor_episodes_total";
+constexpr char kActorEnvSteps[] = "ivg_actor_env_steps_total";
+constexpr char kActorReturnSum[] = "ivg_actor_episode_return_sum_total";
+constexpr char kLearnerSteps[] = "ivg_learner_steps_total";
+constexpr char kLearnerLoss[] = "ivg_learner_loss";
+constexpr char kReplayItems[] = "ivg_replay_items";
+constexpr char kParamVersion[] = "ivg_param_server_version";
+
+}  // namespace
+
+ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints) {
+  ClusterTotals totals;
+  totals.when = absl::Now();
+  for (const MetricsEndpoint& endpoint : endpoints) {
+    auto response = metrics::HttpGet("127.0.0.1", endpoint.port, "/metrics", absl::Seconds(2));
+    if (!response.ok() || response->status_code != 200) continue;
+    auto samples = ParsePrometheusText(response->body);
+    if (!samples.ok()) {
+      LOG(WARNING) << endpoint.process << " served unparsable metrics: " << samples.status();
+      continue;
+    }
+    totals.processes_up += 1;
+    if (endpoint.role == "actor") {
+      totals.episodes += SumSamples(*samples, kActorEpisodes);
+      totals.env_steps += SumSamples(*samples, kActorEnvSteps);
+      for (const Sample& sample : *samples) {
+        if (sample.name == kActorReturnSum) {
+          totals.return_sum[sample.labels.count("task") ? sample.labels.at("task") : ""] +=
+              sample.value;
+        } else if (sample.name == kActorEpisodes) {
+          totals.return_count[sample.labels.count("task") ? sample.labels.at("task") : ""] +=
+              sample.value;
+        }
+      }
+    } else if (endpoint.role == "learner") {
+      // Ranks step together; the furthest rank is the learner step count.
+      totals.learner_steps = std::max(totals.learner_steps, SumSamples(*samples, kLearnerSteps));
+      if (endpoint.process == "learner-0") {
+        for (const Sample& sample : *samples) {
+          if (sample.name == kLearnerLoss && sample.labels.count("term")) {
+            totals.losses[sample.labels.at("term")] = sample.value;
+          }
+        }
+      }
+    } else if (endpoint.role == "replay") {
+      totals.replay_items += SumSamples(*samples, kReplayItems);
+    } else if (endpoint.role == "param_server") {
+      if (HasSample(*samples, kParamVersion)) {
+        totals.published_version = SumSamples(*samples, kParamVersion);
+      }
+    }
+  }
+  return totals;
+}
+
+ProgressRow MakeProgressRow(const ClusterTotals& previous, const ClusterTotals& current,
+                            absl::Time start, int processes_total) {
+  ProgressRow row;
+  row.elapsed_seconds = absl::ToDoubleSeconds(current.when - start);
+  const double dt = std::max(1e-3, absl::ToDoubleSeconds(current.when - previous.when));
+  row.episodes = current.episodes;
+  row.env_steps = current.env_steps;
+  // A restarted process resets its counters; never report negative rates.
+  row.env_steps_per_second = std::max(0.0, current.env_steps - previous.env_steps) / dt;
+  row.learner_steps = current.learner_steps;
+  row.learner_steps_per_second = std::max(0.0, current.learner_steps - previous.learner_steps) / dt;
+  row.replay_items = current.replay_items;
+  row.published_version = current.published_version;
+  for (const auto& [task, count] : current.return_count) {
+    const double previous_count =
+        previous.return_count.count(task) ? previous.return_count.at(task) : 0;
+    const double previous_sum = previous.return_sum.count(task) ? previous.return_sum.at(task) : 0;
+    const double new_episodes = count - previous_count;
+    if (new_episodes > 0) {
+      const double sum = current.return_sum.count(task) ? current.return_sum.at(task) : 0;
+      row.mean_return[task] = (sum - previous_sum) / new_episodes;
+    }
+  }
+  row.losses = current.losses;
+  row.processes_up = current.processes_up;
+  row.processes_total = processes_total;
+  return row;
+}
+
+std::string FormatProgressLine(const ProgressRow& row) {
+  std::string line = absl::StrFormat(
+      "[%6.0fs] up %d/%d | episodes %.0f | env %.0f steps/s | learner step %.0f (%.2f/s) | "
+      "replay %.0f items | params v%.0f",
+      row.elapsed_seconds, row.processes_up, row.processes_total, row.episodes,
+      row.env_steps_per_second, row.learner_steps, row.learner_steps_per_second, row.replay_items,
+      row.published_version);
+  if (!row.mean_return.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& [task, value] : row.mean_return) {
+      parts.push_back(absl::StrFormat("%s %.1f", task, value));
+    }
+    absl::StrAppend(&line, " | return ", absl::StrJoin(parts, ", "));
+  }
+  if (!row.losses.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& [term, value] : row.losses) parts.push_back(absl::StrFormat("%s %.4g", term, value));
+    absl::StrAppend(&line, " | loss ", absl::StrJoin(parts, ", "));
+  }
+  return line;
+}
+
+ProgressReporter::ProgressReporter(std::vector<MetricsEndpoint> endpoints, std::string run_dir,
+                                   std::vector<std::string> task_names)
+    : endpoints_(std::move(endpoints)),
+      run_dir_(std::move(run_dir)),
+      start_(absl::Now()),
+      task_names_(std::move(task_names)) {
+  previous_.when = start_;
+}
+
+ProgressRow ProgressReporter::Report() {
+  const ClusterTotals current = ScrapeCluster(endpoints_);
+  const ProgressRow row =
+      MakeProgressRow(previous_, current, start_, static_cast<int>(endpoints_.size()));
+  previous_ = current;
+  std::cout << FormatProgressLine(row) << std::endl;
+  AppendCsv(row);
+  DrawLearningCurve();
+  return row;
+}
+
+void ProgressReporter::AppendCsv(const ProgressRow& row) {
+  const std::string path = absl::StrCat(run_dir_, "/metrics.csv");
+  // A resumed run appends to the same file; the header is written once.
+  const bool new_file = !std::ifstream(path).good();
+  std::ofstream csv(path, std::ios::app);
+  if (new_file) {
+    csv << "elapsed_seconds,episodes,env_steps,env_steps_per_second,learner_steps,"
+           "learner_steps_per_second,replay_items,published_version";
+    for (const std::string& task : task_names_) csv << ",return_" << task;
+    csv << "\n";
+  }
+  csv << absl::StrFormat("%.1f,%.0f,%.0f,%.1f,%.0f,%.3f,%.0f,%.0f", row.elapsed_seconds,
+                         row.episodes, row.env_steps, row.env_steps_per_second, row.learner_steps,
+                         row.learner_steps_per_second, row.replay_items, row.published_version);
+  for (const std::string& task : task_names_) {
+    csv << ",";
+    if (row.mean_return.count(task)) csv << row.mean_return.at(task);
+  }
+  csv << "\n";
+}
+
+void ProgressReporter::DrawLearningCurve() const {
+  if (task_names_.empty()) return;
+  // gnuplot (Debian gnuplot-nox) draws mean return per task against environment steps.
+  std::string plot = absl::StrCat(
+      "set terminal png size 900,500; set output '", run_dir_, "/learning_curve.png'; ",
+      "set datafile separator ','; set key autotitle columnhead left top; ",
+      "set xlabel 'environment steps'; set ylabel 'mean episode return'; set grid; plot ");
+  for (size_t i = 0; i < task_names_.size(); ++i) {
+    if (i > 0) plot += ", ";
+    absl::StrAppend(&plot, "'", run_dir_, "/metrics.csv' using 3:", 9 + i, " with linespoints");
+  }
+  const std::string command = absl::StrCat("gnuplot -e \"", plot, "\" >/dev/null 2>&1");
+  if (std::system(command.c_str()) != 0) {
+    LOG_FIRST_N(WARNING, 1) << "gnuplot could not draw the learning curve (is gnuplot installed?)";
+  }
+}
+
+}  // namespace ivg::launcher

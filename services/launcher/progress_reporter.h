@@ -1,0 +1,80 @@
+// The launcher's view of a running cluster: scrapes every process's /metrics, prints one
+// progress line, appends a row to <run_dir>/metrics.csv and redraws the learning curve
+// (<run_dir>/learning_curve.png, through gnuplot) from that CSV.
+#ifndef IVG_SERVICES_LAUNCHER_PROGRESS_REPORTER_H_
+#define IVG_SERVICES_LAUNCHER_PROGRESS_REPORTER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "services/launcher/cluster_plan.h"
+#include "services/launcher/prometheus_text.h"
+
+namespace ivg::launcher {
+
+// One progress row; rates are over the interval since the previous row.
+struct ProgressRow {
+  double elapsed_seconds = 0;
+  double episodes = 0;
+  double env_steps = 0;
+  double env_steps_per_second = 0;
+  double learner_steps = 0;
+  double learner_steps_per_second = 0;
+  double replay_items = 0;
+  double published_version = -1;
+  // Mean undiscounted return of episodes finished in the interval, per task name.
+  std::map<std::string, double> mean_return;
+  // Newest value of each learner loss term (rank 0).
+  std::map<std::string, double> losses;
+  int processes_up = 0;
+  int processes_total = 0;
+};
+
+// Totals scraped at one instant (what rates are computed from).
+struct ClusterTotals {
+  absl::Time when;
+  double episodes = 0;
+  double env_steps = 0;
+  double learner_steps = 0;
+  double replay_items = 0;
+  double published_version = -1;
+  std::map<std::string, double> return_sum;    // per task
+  std::map<std::string, double> return_count;  // per task
+  std::map<std::string, double> losses;
+  int processes_up = 0;
+};
+
+// Sums the metrics of all endpoints; an endpoint that does not answer counts as down.
+ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints);
+
+// Rates and interval means between two scrapes.
+ProgressRow MakeProgressRow(const ClusterTotals& previous, const ClusterTotals& current,
+                            absl::Time start, int processes_total);
+
+std::string FormatProgressLine(const ProgressRow& row);
+
+class ProgressReporter {
+ public:
+  // `task_names` label the return columns (the actors' "task" label values, e.g. LIFT_RED).
+  ProgressReporter(std::vector<MetricsEndpoint> endpoints, std::string run_dir,
+                   std::vector<std::string> task_names);
+
+  // Scrapes, prints the line to stdout, appends the CSV row, and redraws the curve.
+  ProgressRow Report();
+
+ private:
+  void AppendCsv(const ProgressRow& row);
+  void DrawLearningCurve() const;
+
+  const std::vector<MetricsEndpoint> endpoints_;
+  const std::string run_dir_;
+  const absl::Time start_;
+  ClusterTotals previous_;
+  const std::vector<std::string> task_names_;
+};
+
+}  // namespace ivg::launcher
+
+#endif  // IVG_SERVICES_LAUNCHER_PROGRESS_REPORTER_H_
