@@ -108,8 +108,8 @@ int Run() {
   std::printf("machine: %s, %u hardware threads, %s %s; render device: %s\n", CpuModel().c_str(),
               std::thread::hardware_concurrency(), host.sysname, host.release,
               render_device.c_str());
-  std::printf("config: %d substeps of %.3f s, two %dx%d cameras, %d control steps each\n",
-              substeps, config.physics_timestep(), config.image_size(), config.image_size(), steps);
+  std::printf("config: %d substeps of %.3f s, two %dx%d cameras, %d control steps each\n", substeps,
+              config.physics_timestep(), config.image_size(), config.image_size(), steps);
   std::printf("%-44s %10.0f control steps/s\n", "raw mj_step x substeps (anchor)", physics);
   std::printf("%-44s %10.0f frame pairs/s\n", "render-only, both cameras (anchor)", render);
   std::printf("%-44s %10.0f control steps/s\n", "env Step without rendering", env_no_render);

@@ -50,8 +50,7 @@ EGLDisplay NvidiaDisplay(int index, std::string* why) {
     }
     if (seen++ == index) return get_platform_display(EGL_PLATFORM_DEVICE_EXT, devices[i], nullptr);
   }
-  *why = absl::StrCat("found ", seen, " NVIDIA EGL devices among ", count,
-                      ", need index ", index);
+  *why = absl::StrCat("found ", seen, " NVIDIA EGL devices among ", count, ", need index ", index);
   return EGL_NO_DISPLAY;
 }
 
@@ -87,9 +86,9 @@ absl::StatusOr<std::unique_ptr<CameraRenderer>> CameraRenderer::Create(
     const mjModel* model, RenderDevice device, int device_index, int size,
     std::array<int, 2> camera_ids) {
   if (model->vis.global.offwidth < 2 * size || model->vis.global.offheight < size) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "the model's offscreen buffer %dx%d cannot hold two %dx%d cameras",
-        model->vis.global.offwidth, model->vis.global.offheight, size, size));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("the model's offscreen buffer %dx%d cannot hold two %dx%d cameras",
+                        model->vis.global.offwidth, model->vis.global.offheight, size, size));
   }
   for (int id : camera_ids) {
     if (id < 0 || id >= model->ncam) {
@@ -107,7 +106,8 @@ absl::Status CameraRenderer::Init(RenderDevice device, int device_index) {
   EGLDisplay display = EGL_NO_DISPLAY;
   if (device == RENDER_DEVICE_NVIDIA || device == RENDER_DEVICE_AUTO) {
     display = NvidiaDisplay(device_index, &why_nvidia);
-    if (display != EGL_NO_DISPLAY) device_description_ = absl::StrCat("nvidia-device-", device_index);
+    if (display != EGL_NO_DISPLAY)
+      device_description_ = absl::StrCat("nvidia-device-", device_index);
     if (display == EGL_NO_DISPLAY && device == RENDER_DEVICE_NVIDIA) {
       return absl::UnavailableError("render_device NVIDIA requested but " + why_nvidia);
     }
@@ -115,9 +115,8 @@ absl::Status CameraRenderer::Init(RenderDevice device, int device_index) {
   if (display == EGL_NO_DISPLAY) {
     display = MesaDisplay(&why_mesa);
     if (display == EGL_NO_DISPLAY) {
-      return absl::UnavailableError(absl::StrCat("no EGL display: ", why_mesa,
-                                                 why_nvidia.empty() ? "" : "; NVIDIA: ",
-                                                 why_nvidia));
+      return absl::UnavailableError(absl::StrCat(
+          "no EGL display: ", why_mesa, why_nvidia.empty() ? "" : "; NVIDIA: ", why_nvidia));
     }
     device_description_ = "mesa-surfaceless";
   }
@@ -127,19 +126,26 @@ absl::Status CameraRenderer::Init(RenderDevice device, int device_index) {
                                   "): " + EglErrorString());
   }
   display_ = display;
-  const EGLint config_attributes[] = {EGL_RED_SIZE,        8,
-                                      EGL_GREEN_SIZE,      8,
-                                      EGL_BLUE_SIZE,       8,
-                                      EGL_ALPHA_SIZE,      8,
-                                      EGL_DEPTH_SIZE,      24,
-                                      EGL_STENCIL_SIZE,    8,
-                                      EGL_SURFACE_TYPE,    EGL_PBUFFER_BIT,
-                                      EGL_RENDERABLE_TYPE, EGL_OPENGL_BIT,
+  const EGLint config_attributes[] = {EGL_RED_SIZE,
+                                      8,
+                                      EGL_GREEN_SIZE,
+                                      8,
+                                      EGL_BLUE_SIZE,
+                                      8,
+                                      EGL_ALPHA_SIZE,
+                                      8,
+                                      EGL_DEPTH_SIZE,
+                                      24,
+                                      EGL_STENCIL_SIZE,
+                                      8,
+                                      EGL_SURFACE_TYPE,
+                                      EGL_PBUFFER_BIT,
+                                      EGL_RENDERABLE_TYPE,
+                                      EGL_OPENGL_BIT,
                                       EGL_NONE};
   EGLConfig config;
   EGLint num_configs = 0;
-  if (!eglChooseConfig(display, config_attributes, &config, 1, &num_configs) ||
-      num_configs < 1) {
+  if (!eglChooseConfig(display, config_attributes, &config, 1, &num_configs) || num_configs < 1) {
     return absl::UnavailableError("no suitable EGL config (" + device_description_ +
                                   "): " + EglErrorString());
   }
@@ -228,7 +234,8 @@ absl::Status CameraRenderer::Render(mjData* data, uint8_t* out) {
     uint8_t* g = out + (3 * cam + 1) * plane;
     uint8_t* b = out + (3 * cam + 2) * plane;
     for (int y = 0; y < n; ++y) {
-      const uint8_t* src = readback_.data() + (static_cast<size_t>(n - 1 - y) * 2 * n + cam * n) * 3;
+      const uint8_t* src =
+          readback_.data() + (static_cast<size_t>(n - 1 - y) * 2 * n + cam * n) * 3;
       const size_t row = static_cast<size_t>(y) * n;
       for (int x = 0; x < n; ++x) {
         r[row + x] = src[3 * x];

@@ -12,13 +12,13 @@
 #ifndef IVG_SERVICES_ACTOR_ENV_CAMERA_RENDERER_H_
 #define IVG_SERVICES_ACTOR_ENV_CAMERA_RENDERER_H_
 
+#include <mujoco/mujoco.h>
+
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <mujoco/mujoco.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

@@ -24,11 +24,11 @@ enum ActionIndex { kActionX = 0, kActionY, kActionZ, kActionGripper, kActionWris
 
 // Proprioception layout (the paper's table 1).
 enum ProprioIndex {
-  kProprioJointPos = 0,     // 7 arm joint positions (rad)
-  kProprioJointVel = 7,     // 7 arm joint velocities (rad/s)
-  kProprioFingerPos = 14,   // finger opening (m, 0 = closed, 0.0425 = open)
-  kProprioFingerVel = 15,   // finger velocity (m/s)
-  kProprioGrasp = 16,       // 1 when both pads hold the same object
+  kProprioJointPos = 0,    // 7 arm joint positions (rad)
+  kProprioJointVel = 7,    // 7 arm joint velocities (rad/s)
+  kProprioFingerPos = 14,  // finger opening (m, 0 = closed, 0.0425 = open)
+  kProprioFingerVel = 15,  // finger velocity (m/s)
+  kProprioGrasp = 16,      // 1 when both pads hold the same object
 };
 
 struct ArraySpec {

@@ -31,9 +31,9 @@ absl::Status MujocoEnv::StepPhysics(int n, void (*before_step)(const mjModel*, m
     return absl::InternalError(absl::StrCat("physics step: ", e.what()));
   }
   if (d->warning[mjWARN_BADQACC].number != unstable_before) {
-    return absl::InternalError(absl::StrCat(
-        "the simulation became unstable (bad qacc) at time ", d->time,
-        "; MuJoCo reset the state, the episode must be restarted"));
+    return absl::InternalError(
+        absl::StrCat("the simulation became unstable (bad qacc) at time ", d->time,
+                     "; MuJoCo reset the state, the episode must be restarted"));
   }
   return absl::OkStatus();
 }

@@ -4,9 +4,9 @@
 #ifndef IVG_SERVICES_ACTOR_ENV_MUJOCO_ENV_H_
 #define IVG_SERVICES_ACTOR_ENV_MUJOCO_ENV_H_
 
-#include <string>
-
 #include <mujoco/mujoco.h>
+
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

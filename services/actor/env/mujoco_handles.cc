@@ -15,7 +15,9 @@ namespace {
 absl::Mutex warnings_mutex;
 std::vector<std::string>* warnings ABSL_GUARDED_BY(warnings_mutex) = nullptr;
 
-void HandleError(const char* message) { throw MujocoError(absl::StrCat("MuJoCo error: ", message)); }
+void HandleError(const char* message) {
+  throw MujocoError(absl::StrCat("MuJoCo error: ", message));
+}
 
 void HandleWarning(const char* message) {
   LOG(WARNING) << "MuJoCo warning: " << message;

@@ -9,12 +9,12 @@
 #ifndef IVG_SERVICES_ACTOR_ENV_MUJOCO_HANDLES_H_
 #define IVG_SERVICES_ACTOR_ENV_MUJOCO_HANDLES_H_
 
+#include <mujoco/mujoco.h>
+
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <mujoco/mujoco.h>
 
 #include "absl/status/statusor.h"
 

@@ -37,8 +37,7 @@ double Height(double object_z, double rest_z, const RewardConfig& config) {
 
 double Lift(const Vec3& tcp, const Vec3& object, double rest_z, bool grasp,
             const RewardConfig& config) {
-  return Reach(tcp, object, config) +
-         0.5 * (Grasp(grasp) + Height(object[2], rest_z, config));
+  return Reach(tcp, object, config) + 0.5 * (Grasp(grasp) + Height(object[2], rest_z, config));
 }
 
 double Above(const Vec3& object, double rest_z, const Vec3& base, double cube_side,
@@ -53,8 +52,8 @@ double Stacked(const Vec3& object, double rest_z, const Vec3& base, double cube_
   return Above(object, rest_z, base, cube_side, config) * NotGrasp(grasp);
 }
 
-double Stack(const Vec3& tcp, const Vec3& object, double rest_z, const Vec3& base,
-             double cube_side, bool grasp, const RewardConfig& config) {
+double Stack(const Vec3& tcp, const Vec3& object, double rest_z, const Vec3& base, double cube_side,
+             bool grasp, const RewardConfig& config) {
   if (Height(object[2], rest_z, config) <= config.stack_height_switch()) {
     return Lift(tcp, object, rest_z, grasp, config);
   }

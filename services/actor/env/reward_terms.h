@@ -44,8 +44,8 @@ double Stacked(const Vec3& object, double rest_z, const Vec3& base, double cube_
                const RewardConfig& config);
 
 // STACK(O1, O2) = LIFT(O1) while HEIGHT(O1) <= stack_height_switch, else STACKED(O1, O2).
-double Stack(const Vec3& tcp, const Vec3& object, double rest_z, const Vec3& base,
-             double cube_side, bool grasp, const RewardConfig& config);
+double Stack(const Vec3& tcp, const Vec3& object, double rest_z, const Vec3& base, double cube_side,
+             bool grasp, const RewardConfig& config);
 
 // MATCH_POSITIONS = tol(d(red, t1)) + tol(d(blue, t2)); targets lie on the table surface
 // at the objects' resting height (`red_target`, `blue_target` given in world coordinates).

@@ -36,7 +36,8 @@ absl::StatusOr<std::unique_ptr<SawyerEnv>> SawyerEnv::Create(const EnvConfig& co
   for (int i = 0; i < static_cast<int>(tasks.size()); ++i) {
     if (absl::Status s = ValidateTask(tasks[i]); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          config.multitask_tasks().empty() ? "env.task: " : absl::StrCat("env.multitask_tasks[", i, "]: "),
+          config.multitask_tasks().empty() ? "env.task: "
+                                           : absl::StrCat("env.multitask_tasks[", i, "]: "),
           s.message()));
     }
   }
@@ -119,9 +120,10 @@ absl::Status SawyerEnv::Init(const EnvOptions& options) {
     auto renderer = CameraRenderer::Create(m, config_.render_device(),
                                            config_.render_device_index(), size, cameras);
     if (!renderer.ok()) {
-      return absl::Status(renderer.status().code(),
-                          absl::StrCat("env.render_device ", RenderDevice_Name(config_.render_device()),
-                                       ": ", renderer.status().message()));
+      return absl::Status(
+          renderer.status().code(),
+          absl::StrCat("env.render_device ", RenderDevice_Name(config_.render_device()), ": ",
+                       renderer.status().message()));
     }
     renderer_ = std::move(*renderer);
   }
@@ -140,8 +142,8 @@ absl::Status SawyerEnv::Init(const EnvOptions& options) {
 
 absl::Status SawyerEnv::SetTaskIndex(int index) {
   if (index < 0 || index >= static_cast<int>(spec_.tasks.size())) {
-    return absl::InvalidArgumentError(absl::StrCat("task index ", index, " outside [0, ",
-                                                   spec_.tasks.size(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("task index ", index, " outside [0, ", spec_.tasks.size(), ")"));
   }
   task_index_ = index;
   return absl::OkStatus();
@@ -191,15 +193,17 @@ absl::StatusOr<TimeStep> SawyerEnv::Reset(uint64_t seed) {
   }
 
   // Gripper: random TCP above the table, pointing down, fingers open.
-  tcp_target_ = {uniform(-half_x + 0.03, half_x - 0.03), uniform(-half_y + 0.05, half_y - 0.05),
-                 scene::kTableTopZ + uniform(config_.start_height_min(), config_.start_height_max())};
+  tcp_target_ = {
+      uniform(-half_x + 0.03, half_x - 0.03), uniform(-half_y + 0.05, half_y - 0.05),
+      scene::kTableTopZ + uniform(config_.start_height_min(), config_.start_height_max())};
   yaw_target_ = 0;
   std::copy(std::begin(scene::kHomePose), std::end(scene::kHomePose), joint_target_.begin());
-  const double residual = ik_->Solve(tcp_target_, yaw_target_, kIkIterationsAtReset, &joint_target_);
+  const double residual =
+      ik_->Solve(tcp_target_, yaw_target_, kIkIterationsAtReset, &joint_target_);
   if (residual > 0.01) {
-    return absl::InternalError(absl::StrFormat(
-        "IK cannot reach the start pose (%.3f, %.3f, %.3f): residual %.3f m", tcp_target_[0],
-        tcp_target_[1], tcp_target_[2], residual));
+    return absl::InternalError(
+        absl::StrFormat("IK cannot reach the start pose (%.3f, %.3f, %.3f): residual %.3f m",
+                        tcp_target_[0], tcp_target_[1], tcp_target_[2], residual));
   }
   for (int i = 0; i < kArmDof; ++i) {
     d->qpos[arm_qpos_[i]] = joint_target_[i];
@@ -233,9 +237,8 @@ void SawyerEnv::BeforePhysicsStep(const mjModel* m, mjData* d, void* context) {
 
 absl::StatusOr<TimeStep> SawyerEnv::Step(absl::Span<const float> action) {
   if (action.size() != kActionSize) {
-    return absl::InvalidArgumentError(absl::StrCat("action has ", action.size(),
-                                                   " entries, the environment takes ",
-                                                   kActionSize));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "action has ", action.size(), " entries, the environment takes ", kActionSize));
   }
   for (int i = 0; i < kActionSize; ++i) {
     if (!std::isfinite(action[i])) {
@@ -263,11 +266,11 @@ absl::StatusOr<TimeStep> SawyerEnv::Step(absl::Span<const float> action) {
   tcp_target_[2] = std::clamp(tcp_target_[2] + a[kActionZ] * move,
                               scene::kTableTopZ + config_.workspace_min_height(),
                               scene::kTableTopZ + config_.workspace_max_height());
-  yaw_target_ = std::clamp(yaw_target_ + a[kActionWrist] * config_.max_wrist_speed() * dt,
-                           -kMaxYaw, kMaxYaw);
-  finger_target_ = std::clamp(
-      finger_target_ - a[kActionGripper] * scene::kFingerStroke * dt / config_.gripper_stroke_time(),
-      0.0, scene::kFingerStroke);
+  yaw_target_ =
+      std::clamp(yaw_target_ + a[kActionWrist] * config_.max_wrist_speed() * dt, -kMaxYaw, kMaxYaw);
+  finger_target_ = std::clamp(finger_target_ - a[kActionGripper] * scene::kFingerStroke * dt /
+                                                   config_.gripper_stroke_time(),
+                              0.0, scene::kFingerStroke);
   ik_->Solve(tcp_target_, yaw_target_, kIkIterationsPerStep, &joint_target_);
 
   mjData* d = mutable_data();
@@ -328,8 +331,7 @@ absl::StatusOr<TimeStep> SawyerEnv::MakeTimeStep(bool first) {
   if (renderer_ != nullptr) {
     ts.observation.pixels.resize(static_cast<size_t>(6) * config_.image_size() *
                                  config_.image_size());
-    if (absl::Status s = renderer_->Render(mutable_data(), ts.observation.pixels.data());
-        !s.ok()) {
+    if (absl::Status s = renderer_->Render(mutable_data(), ts.observation.pixels.data()); !s.ok()) {
       return s;
     }
   }

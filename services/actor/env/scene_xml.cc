@@ -27,8 +27,8 @@ std::string Camera(const char* name, const V3& pos, const V3& target, double fov
   const V3 right = Normalize(Cross(forward, {0, 0, 1}));
   const V3 up = Cross(right, forward);
   return absl::StrFormat(
-      "    <camera name=\"%s\" pos=\"%g %g %g\" xyaxes=\"%g %g %g %g %g %g\" fovy=\"%g\"/>\n",
-      name, pos[0], pos[1], pos[2], right[0], right[1], right[2], up[0], up[1], up[2], fovy);
+      "    <camera name=\"%s\" pos=\"%g %g %g\" xyaxes=\"%g %g %g %g %g %g\" fovy=\"%g\"/>\n", name,
+      pos[0], pos[1], pos[2], right[0], right[1], right[2], up[0], up[1], up[2], fovy);
 }
 
 std::string Cube(const char* name, double side, double density, const char* rgba) {
@@ -201,25 +201,23 @@ std::string BuildSceneXml(const EnvConfig& config) {
   absl::StrAppend(&xml, Cube(scene::kRed, config.cube_side(), density, "0.85 0.1 0.1 1"));
   absl::StrAppend(&xml, Cube(scene::kBlue, config.cube_side(), density, "0.1 0.2 0.85 1"));
   if (config.distractor() == DISTRACTOR_YELLOW_CUBE) {
-    absl::StrAppend(&xml, Cube(scene::kDistractor, config.distractor_cube_side(), density,
-                               "0.9 0.85 0.1 1"));
+    absl::StrAppend(
+        &xml, Cube(scene::kDistractor, config.distractor_cube_side(), density, "0.9 0.85 0.1 1"));
   } else if (config.distractor() == DISTRACTOR_YELLOW_BALL) {
     absl::StrAppend(&xml, Ball(scene::kDistractor, config.distractor_ball_diameter(), density,
                                "0.9 0.85 0.1 1"));
   }
   absl::StrAppend(&xml, "  </worldbody>\n");
 
-  absl::StrAppendFormat(
-      &xml,
-      "  <equality>\n"
-      "    <joint joint1=\"%s\" joint2=\"%s\" polycoef=\"0 1 0 0 0\"/>\n"
-      "  </equality>\n",
-      scene::kFingerJointLeft, scene::kFingerJointRight);
+  absl::StrAppendFormat(&xml,
+                        "  <equality>\n"
+                        "    <joint joint1=\"%s\" joint2=\"%s\" polycoef=\"0 1 0 0 0\"/>\n"
+                        "  </equality>\n",
+                        scene::kFingerJointLeft, scene::kFingerJointRight);
   absl::StrAppend(&xml, "  <actuator>\n");
-  static constexpr const char* kClasses[scene::kArmJoints] = {"large", "large", "medium",
-                                                              "medium", "small", "small",
-                                                              "small"};
-  static constexpr double kRanges[scene::kArmJoints] = {3.0503, 0, 3.0426, 3.0439,
+  static constexpr const char* kClasses[scene::kArmJoints] = {"large", "large", "medium", "medium",
+                                                              "small", "small", "small"};
+  static constexpr double kRanges[scene::kArmJoints] = {3.0503, 0,      3.0426, 3.0439,
                                                         2.9761, 2.9761, 4.7124};
   for (int i = 0; i < scene::kArmJoints; ++i) {
     const double lo = i == 1 ? -3.8095 : -kRanges[i];

@@ -18,7 +18,10 @@ class ScriptedLiftPolicy {
  public:
   explicit ScriptedLiftPolicy(ObjectId object, double lift_height = 0.15)
       : object_(object), lift_height_(lift_height) {}
-  void Reset() { phase_ = Phase::kApproach; phase_steps_ = 0; }
+  void Reset() {
+    phase_ = Phase::kApproach;
+    phase_steps_ = 0;
+  }
   Action Act(const SawyerEnv& env);
 
  private:
@@ -34,7 +37,11 @@ class ScriptedLiftPolicy {
 class ScriptedStackPolicy {
  public:
   ScriptedStackPolicy(ObjectId top, ObjectId base) : top_(top), base_(base), lift_(top, 0.10) {}
-  void Reset() { lift_.Reset(); phase_ = Phase::kGrasp; phase_steps_ = 0; }
+  void Reset() {
+    lift_.Reset();
+    phase_ = Phase::kGrasp;
+    phase_steps_ = 0;
+  }
   Action Act(const SawyerEnv& env);
 
  private:

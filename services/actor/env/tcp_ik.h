@@ -4,10 +4,10 @@
 #ifndef IVG_SERVICES_ACTOR_ENV_TCP_IK_H_
 #define IVG_SERVICES_ACTOR_ENV_TCP_IK_H_
 
+#include <mujoco/mujoco.h>
+
 #include <array>
 #include <memory>
-
-#include <mujoco/mujoco.h>
 
 #include "absl/status/statusor.h"
 #include "services/actor/env/mujoco_handles.h"

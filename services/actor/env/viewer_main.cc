@@ -54,7 +54,8 @@ int Run(ExperimentConfig config) {
   }
   SawyerEnv& env = **env_or;
   const Task task = env.spec().tasks[env.task_index()];
-  ScriptedLiftPolicy lift(task == LIFT_BLUE || task == REACH_BLUE ? ObjectId::kBlue : ObjectId::kRed);
+  ScriptedLiftPolicy lift(task == LIFT_BLUE || task == REACH_BLUE ? ObjectId::kBlue
+                                                                  : ObjectId::kRed);
   ScriptedStackPolicy stack(task == STACK_BLUE ? ObjectId::kBlue : ObjectId::kRed,
                             task == STACK_BLUE ? ObjectId::kRed : ObjectId::kBlue);
   const bool stacking = task == STACK_RED || task == STACK_BLUE;
@@ -91,10 +92,11 @@ int Run(ExperimentConfig config) {
       keep(*ts);
       const Vec3 tcp = env.TcpPosition();
       const Vec3 red = env.ObjectPosition(ObjectId::kRed);
-      std::printf("step %3d reward %.3f return %7.2f tcp (%.3f %.3f %.3f) red (%.3f %.3f %.3f) "
-                  "grasp %d fingers %.4f\n",
-                  ts->step, ts->reward, total, tcp[0], tcp[1], tcp[2], red[0], red[1], red[2],
-                  env.Grasp() ? 1 : 0, env.FingerOpening());
+      std::printf(
+          "step %3d reward %.3f return %7.2f tcp (%.3f %.3f %.3f) red (%.3f %.3f %.3f) "
+          "grasp %d fingers %.4f\n",
+          ts->step, ts->reward, total, tcp[0], tcp[1], tcp[2], red[0], red[1], red[2],
+          env.Grasp() ? 1 : 0, env.FingerOpening());
     }
   }
   std::printf("return %.2f over %d steps, clipped actions %lld\n", total, ts->step,

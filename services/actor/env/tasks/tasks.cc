@@ -16,9 +16,9 @@ absl::Status ValidateTask(Task task) {
     case MOVE_BLUE:
       return absl::OkStatus();
     default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("env task ", Task_Name(task), " (", static_cast<int>(task),
-                       ") is not an implemented task"));
+      return absl::InvalidArgumentError(absl::StrCat("env task ", Task_Name(task), " (",
+                                                     static_cast<int>(task),
+                                                     ") is not an implemented task"));
   }
 }
 

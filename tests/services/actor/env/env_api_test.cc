@@ -136,8 +136,10 @@ TEST_F(EnvApi, MultiTaskStepsReportEveryTaskRewardAndTheExecutedOne) {
   }
   // REACH_RED and REACH_BLUE follow the distances to their cubes.
   const RewardConfig& r = config.reward();
-  EXPECT_NEAR(ts->rewards[0], Reach(env->TcpPosition(), env->ObjectPosition(ObjectId::kRed), r), 1e-5);
-  EXPECT_NEAR(ts->rewards[1], Reach(env->TcpPosition(), env->ObjectPosition(ObjectId::kBlue), r), 1e-5);
+  EXPECT_NEAR(ts->rewards[0], Reach(env->TcpPosition(), env->ObjectPosition(ObjectId::kRed), r),
+              1e-5);
+  EXPECT_NEAR(ts->rewards[1], Reach(env->TcpPosition(), env->ObjectPosition(ObjectId::kBlue), r),
+              1e-5);
   ASSERT_TRUE(env->SetTaskIndex(3).ok());
   ts = env->Step({0, 0, 0, 0, 0});
   ASSERT_TRUE(ts.ok());
@@ -209,8 +211,8 @@ TEST_F(EnvApi, ProprioceptionReportsJointsFingersAndGrasp) {
 }
 
 TEST(MujocoHandles, CompileErrorsBecomeInvalidArgument) {
-  auto model = LoadModelFromXmlString("<mujoco><worldbody><geom type='nonsense'/></worldbody></mujoco>",
-                                      "a broken scene");
+  auto model = LoadModelFromXmlString(
+      "<mujoco><worldbody><geom type='nonsense'/></worldbody></mujoco>", "a broken scene");
   ASSERT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(model.status().message().find("a broken scene"), std::string::npos);
 }

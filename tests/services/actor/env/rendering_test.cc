@@ -43,8 +43,8 @@ TEST_F(Rendering, EachCameraShowsBothCubesAtReset) {
     ASSERT_EQ(ts->observation.pixels.size(), static_cast<size_t>(6 * size * size));
     for (int camera = 0; camera < 2; ++camera) {
       const Counts c = CountColours(ts->observation.pixels, size, camera);
-      EXPECT_GE(c.red, 4) << "seed " << seed << " camera " << camera;
-      EXPECT_GE(c.blue, 4) << "seed " << seed << " camera " << camera;
+      EXPECT_GE(c.red, 8) << "seed " << seed << " camera " << camera;
+      EXPECT_GE(c.blue, 8) << "seed " << seed << " camera " << camera;
       EXPECT_EQ(c.yellow, 0) << "seed " << seed << " camera " << camera;
     }
   }

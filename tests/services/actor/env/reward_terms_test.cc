@@ -66,8 +66,7 @@ TEST(Stack, SwitchesFromLiftToStackedAtHeightPointEight) {
   const double stacked = Stack(tcp, above_switch, rest, base, 0.05, false, config);
   EXPECT_DOUBLE_EQ(stacked, Above(above_switch, rest, base, 0.05, config));
   // ABOVE measures the distance to one cube side above the base's centre.
-  EXPECT_NEAR(stacked,
-              Tol(0.09 - 0.05, 0.02, 0.15) * Height(above_switch[2], rest, config), 1e-12);
+  EXPECT_NEAR(stacked, Tol(0.09 - 0.05, 0.02, 0.15) * Height(above_switch[2], rest, config), 1e-12);
 }
 
 TEST(Terms, GraspMatchPositionsAndMove) {

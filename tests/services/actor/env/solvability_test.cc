@@ -53,7 +53,8 @@ TEST_F(Solvability, ScriptedStackSucceedsOnStackRedInMostSeeds) {
     const double total = EpisodeReturn(**env, policy, seed);
     const Vec3 red = (*env)->ObjectPosition(ObjectId::kRed);
     const Vec3 blue = (*env)->ObjectPosition(ObjectId::kBlue);
-    const bool on_top = red[2] > blue[2] + 0.04 && std::hypot(red[0] - blue[0], red[1] - blue[1]) < 0.025;
+    const bool on_top =
+        red[2] > blue[2] + 0.04 && std::hypot(red[0] - blue[0], red[1] - blue[1]) < 0.025;
     std::printf("Stack-R seed %llu return %.1f red on blue %d\n",
                 static_cast<unsigned long long>(seed), total, on_top ? 1 : 0);
     if (total > 140) ++successes;
