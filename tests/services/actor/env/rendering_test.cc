@@ -146,3 +146,27 @@ TEST_F(Rendering, ReportsTheChosenDevice) {
 
 }  // namespace
 }  // namespace ivg::env
+
+namespace ivg::env {
+namespace {
+
+// This machine has no NVIDIA EGL device: asking for one explicitly is a clear error, while
+// AUTO falls back to Mesa. (On an NVIDIA machine the first expectation does not apply.)
+TEST_F(Rendering, NvidiaRequestWithoutNvidiaDeviceIsAnErrorAndAutoFallsBack) {
+  EnvConfig config;
+  config.set_render_device(RENDER_DEVICE_AUTO);
+  auto automatic = SawyerEnv::Create(config);
+  ASSERT_TRUE(automatic.ok()) << automatic.status();
+  if ((*automatic)->render_device().find("nvidia") != std::string::npos) {
+    GTEST_SKIP() << "an NVIDIA EGL device is present";
+  }
+  config.set_render_device(RENDER_DEVICE_NVIDIA);
+  auto nvidia = SawyerEnv::Create(config);
+  ASSERT_FALSE(nvidia.ok());
+  EXPECT_EQ(nvidia.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(nvidia.status().message().find("env.render_device"), std::string::npos)
+      << nvidia.status();
+}
+
+}  // namespace
+}  // namespace ivg::env
