@@ -81,7 +81,11 @@ absl::StatusOr<ServerInfoResponse> ShardedReplayClient::ShardInfo(int shard) {
   auto context = MakeClientContext(options_.rpc_deadline);
   absl::Status status =
       FromGrpcStatus(stubs_[shard]->ServerInfo(context.get(), ServerInfoRequest(), &response));
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    if (ShardLooksDead(status)) MarkDead(shard, status);
+    return status;
+  }
+  MarkLive(shard, response);
   return response;
 }
 
@@ -100,14 +104,33 @@ void ShardedReplayClient::MarkDead(int shard, const absl::Status& why) {
   live_gauge_->Set(live);
 }
 
-void ShardedReplayClient::RefreshShards() {
+void ShardedReplayClient::MarkLive(int shard, const ServerInfoResponse& info) {
+  absl::MutexLock lock(&mutex_);
+  ShardState& s = shards_[shard];
+  if (!s.live) {
+    LOG(INFO) << "replay shard " << shard << " (" << options_.addresses[shard]
+              << ") is back; sampling from it again";
+  }
+  s.live = true;
+  s.items = 0;
+  for (const TableInfo& t : info.tables()) {
+    s.items += t.num_items();
+    s.min_size = t.rate_limiter().min_size_to_sample();
+  }
+  int live = 0;
+  for (const ShardState& x : shards_) live += x.live ? 1 : 0;
+  live_gauge_->Set(live);
+}
+
+void ShardedReplayClient::RefreshShards(bool probe_all_dead) {
   std::vector<int> to_probe;
   {
     absl::MutexLock lock(&mutex_);
     const absl::Time now = absl::Now();
     const bool stale = now - last_refresh_ >= options_.size_refresh;
     for (int i = 0; i < num_shards(); ++i) {
-      if (shards_[i].live ? stale : now >= shards_[i].retry_at) to_probe.push_back(i);
+      const bool probe = shards_[i].live ? stale : (probe_all_dead || now >= shards_[i].retry_at);
+      if (probe) to_probe.push_back(i);
     }
     if (stale) last_refresh_ = now;
   }
@@ -132,21 +155,7 @@ void ShardedReplayClient::RefreshShards() {
       MarkDead(shard, results[j].status());
       continue;
     }
-    absl::MutexLock lock(&mutex_);
-    ShardState& s = shards_[shard];
-    if (!s.live) {
-      LOG(INFO) << "replay shard " << shard << " (" << options_.addresses[shard]
-                << ") is back; sampling from it again";
-    }
-    s.live = true;
-    s.items = 0;
-    for (const TableInfo& t : results[j]->tables()) {
-      s.items += t.num_items();
-      s.min_size = t.rate_limiter().min_size_to_sample();
-    }
-    int live = 0;
-    for (const ShardState& x : shards_) live += x.live ? 1 : 0;
-    live_gauge_->Set(live);
+    MarkLive(shard, *results[j]);
   }
 }
 
@@ -185,6 +194,14 @@ absl::StatusOr<SequenceBatch> ShardedReplayClient::Sample(int batch_size,
   }
   const absl::Time deadline = absl::Now() + options_.sample_deadline;
   RefreshShards();
+  {
+    bool any_live = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      for (const ShardState& s : shards_) any_live |= s.live;
+    }
+    if (!any_live) RefreshShards(/*probe_all_dead=*/true);
+  }
   SequenceBatch result;
   int remaining = batch_size;
   absl::Status last_error = absl::UnavailableError("no live replay shard");

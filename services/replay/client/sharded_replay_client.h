@@ -60,7 +60,7 @@ class ShardedReplayClient {
   absl::StatusOr<SequenceBatch> Sample(int batch_size, const std::string& table = "",
                                        bool compressed = true);
 
-  // One shard's ServerInfo (deadline: rpc_deadline).
+  // One shard's ServerInfo (deadline: rpc_deadline). A reply marks a dead shard live.
   absl::StatusOr<ServerInfoResponse> ShardInfo(int shard);
 
   // Which shards Sample currently uses (refreshes sizes first).
@@ -75,8 +75,10 @@ class ShardedReplayClient {
   };
 
   explicit ShardedReplayClient(ShardedReplayClientOptions options);
-  // Probes shards whose sizes are stale or whose retry time passed.
-  void RefreshShards();
+  // Probes shards whose sizes are stale or whose retry time passed (with
+  // `probe_all_dead`, every dead shard now: used when no shard is live).
+  void RefreshShards(bool probe_all_dead = false);
+  void MarkLive(int shard, const ServerInfoResponse& info);
   void MarkDead(int shard, const absl::Status& why);
   absl::StatusOr<SampleResponse> SampleShard(int shard, int n, const std::string& table,
                                              bool compressed, absl::Time deadline);
