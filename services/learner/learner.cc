@@ -1,0 +1,255 @@
+#include "services/learner/learner.h"
+
+#include <filesystem>
+#include <thread>
+#include <utility>
+
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/config/config_loader.h"
+#include "common/status/status_macros.h"
+#include "glog/logging.h"
+#include "services/learner/batch_conversion.h"
+#include "services/learner/config_options.h"
+#include "services/learner/core/learner_core.h"
+
+namespace ivg::learner {
+
+// The learner's Prometheus series (names documented in services/learner/README.md).
+struct LearnerMetrics {
+  explicit LearnerMetrics(metrics::MetricRegistry& r) {
+    auto& loss_family = r.AddGauge("ivg_learner_loss", "Loss terms of the last step.", {"term"});
+    for (const char* term : {"reconstruction_image", "reconstruction_proprio", "consistency",
+                             "reward", "value", "q", "model_total", "policy"}) {
+      loss[term] = loss_family.WithLabels({term});
+    }
+    auto& norms = r.AddGauge("ivg_learner_grad_norm",
+                             "Gradient norm before clipping, averaged across learners.",
+                             {"network"});
+    model_grad_norm = norms.WithLabels({"model"});
+    policy_grad_norm = norms.WithLabels({"policy"});
+    steps = r.AddCounter("ivg_learner_steps_total", "Applied learner steps.").Get();
+    skipped = r.AddCounter("ivg_learner_nonfinite_steps_total",
+                           "Steps skipped for a non-finite loss or gradient.")
+                  .Get();
+    samples = r.AddCounter("ivg_learner_samples_total", "Sequences trained on.").Get();
+    steps_per_second =
+        r.AddGauge("ivg_learner_steps_per_second", "Learner steps per second (last step).").Get();
+    samples_per_second =
+        r.AddGauge("ivg_learner_samples_per_second", "Sequences per second (last step).").Get();
+    sample_latency = r.AddHistogram("ivg_learner_sample_latency_seconds",
+                                    "Time to sample and convert one batch.", {},
+                                    metrics::DefaultLatencyBuckets())
+                         .Get();
+    step_seconds = r.AddHistogram("ivg_learner_update_seconds",
+                                  "Time of one update (both losses, all-reduce, Adam).", {},
+                                  metrics::DefaultLatencyBuckets())
+                       .Get();
+    allreduce_seconds = r.AddHistogram("ivg_learner_allreduce_seconds",
+                                       "Time in the gradient all-reduce per step.", {},
+                                       metrics::DefaultLatencyBuckets())
+                            .Get();
+    allreduce_total = r.AddCounter("ivg_learner_allreduce_seconds_total",
+                                   "Total time spent in gradient all-reduce.")
+                          .Get();
+    target_updates =
+        r.AddCounter("ivg_learner_target_updates_total", "Target network refreshes.").Get();
+    checkpoints = r.AddCounter("ivg_learner_checkpoints_total", "Checkpoints written.").Get();
+    publish_failures = r.AddCounter("ivg_learner_publish_failures_total",
+                                    "Parameter publications that failed.")
+                           .Get();
+    step_gauge = r.AddGauge("ivg_learner_step", "Current learner step.").Get();
+  }
+  std::map<std::string, metrics::Gauge*> loss;
+  metrics::Gauge *model_grad_norm, *policy_grad_norm, *steps_per_second, *samples_per_second,
+      *step_gauge;
+  metrics::Counter *steps, *skipped, *samples, *allreduce_total, *target_updates, *checkpoints,
+      *publish_failures;
+  metrics::Histogram *sample_latency, *step_seconds, *allreduce_seconds;
+};
+
+namespace {
+
+// Checkpoint metadata: the config text, a NUL, then the data source's sampling state.
+std::string PackMetadata(const std::string& config_text, const std::string& source_state) {
+  return config_text + std::string(1, '\0') + source_state;
+}
+
+}  // namespace
+
+Learner::Learner(LearnerOptions options, std::unique_ptr<SequenceSource> source,
+                 std::unique_ptr<Collective> collective, ParameterPublisher* publisher,
+                 std::unique_ptr<LearnerCore> core)
+    : options_(std::move(options)),
+      source_(std::move(source)),
+      collective_(std::move(collective)),
+      publisher_(publisher),
+      core_(std::move(core)) {
+  metrics_ = std::make_unique<LearnerMetrics>(
+      options_.registry ? *options_.registry : metrics::DefaultRegistry());
+  const ModelConfig& m = options_.config.model();
+  proprio_low_.assign(m.proprio_low().begin(), m.proprio_low().end());
+  proprio_high_.assign(m.proprio_high().begin(), m.proprio_high().end());
+  rank_ = collective_ ? collective_->rank() : 0;
+}
+
+Learner::~Learner() = default;
+
+absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(LearnerOptions options,
+                                                         std::unique_ptr<SequenceSource> source,
+                                                         std::unique_ptr<Collective> collective,
+                                                         ParameterPublisher* publisher) {
+  if (source == nullptr) return absl::InvalidArgumentError("the learner needs a sequence source");
+  IVG_ASSIGN_OR_RETURN(CoreOptions core_options, CoreOptionsFromConfig(options.config));
+  const LearnerConfig& lc = options.config.learner();
+  if (lc.torch_threads() > 0) at::set_num_threads(lc.torch_threads());
+  auto core = LearnerCore::Create(core_options);
+  if (!core.ok()) return absl::InvalidArgumentError(core.error());
+  if (!options.run_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.run_dir, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("cannot create run directory ", options.run_dir, ": ", ec.message()));
+    }
+  }
+  std::unique_ptr<Learner> learner(new Learner(std::move(options), std::move(source),
+                                               std::move(collective), publisher,
+                                               core.consume()));
+  const std::string path = learner->checkpoint_path();
+  if (learner->options_.resume) {
+    if (!std::filesystem::exists(path)) {
+      return absl::NotFoundError(absl::StrCat("--resume: no checkpoint at ", path));
+    }
+    auto metadata = learner->core_->LoadCheckpoint(path);
+    if (!metadata.ok()) return absl::DataLossError(metadata.error());
+    const std::string& packed = metadata.value();
+    const size_t nul = packed.find('\0');
+    const std::string saved_config = packed.substr(0, nul);
+    if (saved_config != ConfigToText(learner->options_.config)) {
+      LOG(WARNING) << "Resuming " << path << " with a config that differs from the saved one";
+    }
+    if (nul != std::string::npos) {
+      IVG_RETURN_IF_ERROR(learner->source_->RestoreState(packed.substr(nul + 1)));
+    }
+    LOG(INFO) << "Resumed from " << path << " at step " << learner->core_->step();
+  } else if (!lc.transfer_from_checkpoint().empty()) {
+    if (Error e = learner->core_->LoadTransfer(lc.transfer_from_checkpoint())) {
+      return absl::InvalidArgumentError(*e);
+    }
+    LOG(INFO) << "Transferred encoder, transition and decoder from "
+              << lc.transfer_from_checkpoint();
+  }
+  if (learner->collective_ && learner->collective_->world_size() > 1) {
+    if (Error e = learner->core_->BroadcastParameters(*learner->collective_)) {
+      return absl::UnavailableError(*e);
+    }
+  }
+  return learner;
+}
+
+int64_t Learner::step() const { return core_->step(); }
+
+std::string Learner::checkpoint_path() const {
+  return (std::filesystem::path(options_.run_dir) /
+          absl::StrCat("checkpoint_rank", rank_, ".pt"))
+      .string();
+}
+
+absl::Status Learner::SaveCheckpoint() {
+  if (Error e = core_->SaveCheckpoint(
+          checkpoint_path(),
+          PackMetadata(ConfigToText(options_.config), source_->SaveState()))) {
+    return absl::InternalError(*e);
+  }
+  metrics_->checkpoints->Increment();
+  return absl::OkStatus();
+}
+
+absl::Status Learner::Step() {
+  const LearnerConfig& lc = options_.config.learner();
+  const absl::Time start = absl::Now();
+  IVG_ASSIGN_OR_RETURN(SequenceBatch proto, source_->Sample(lc.batch_size_per_learner()));
+  IVG_ASSIGN_OR_RETURN(Batch batch, BatchFromProto(proto, proprio_low_, proprio_high_));
+  const absl::Time sampled = absl::Now();
+  metrics_->sample_latency->Observe(absl::ToDoubleSeconds(sampled - start));
+
+  auto result = core_->Step(batch, collective_.get());
+  if (!result.ok()) return absl::InvalidArgumentError(result.error());
+  const StepStats& stats = result.value();
+  const absl::Time end = absl::Now();
+  metrics_->step_seconds->Observe(absl::ToDoubleSeconds(end - sampled));
+  metrics_->allreduce_seconds->Observe(stats.allreduce_seconds);
+  metrics_->allreduce_total->Increment(stats.allreduce_seconds);
+  const LossValues& l = stats.losses;
+  metrics_->loss["reconstruction_image"]->Set(l.reconstruction_image);
+  metrics_->loss["reconstruction_proprio"]->Set(l.reconstruction_proprio);
+  metrics_->loss["consistency"]->Set(l.consistency);
+  metrics_->loss["reward"]->Set(l.reward);
+  metrics_->loss["value"]->Set(l.value);
+  metrics_->loss["q"]->Set(l.q);
+  metrics_->loss["model_total"]->Set(l.model_total);
+  metrics_->loss["policy"]->Set(l.policy);
+  if (!stats.applied) {
+    metrics_->skipped->Increment();
+    LOG(WARNING) << "Skipped learner step (" << stats.consecutive_nonfinite
+                 << " in a row): " << stats.skip_reason;
+  } else {
+    metrics_->steps->Increment();
+    metrics_->samples->Increment(lc.batch_size_per_learner());
+    metrics_->model_grad_norm->Set(stats.model_grad_norm);
+    metrics_->policy_grad_norm->Set(stats.policy_grad_norm);
+    if (stats.target_updated) metrics_->target_updates->Increment();
+  }
+  metrics_->step_gauge->Set(static_cast<double>(core_->step()));
+  if (last_step_end_ != absl::InfinitePast()) {
+    const double seconds = absl::ToDoubleSeconds(end - last_step_end_);
+    if (seconds > 0) {
+      metrics_->steps_per_second->Set(1.0 / seconds);
+      metrics_->samples_per_second->Set(lc.batch_size_per_learner() / seconds);
+    }
+  }
+  last_step_end_ = end;
+
+  if (stats.applied && publisher_ != nullptr && rank_ == 0 &&
+      core_->step() % lc.publish_every_steps() == 0) {
+    auto request = MakePublishRequest(*core_, core_->step(), /*include_model=*/false);
+    absl::Status published = request.ok() ? publisher_->Publish(*request) : request.status();
+    if (!published.ok()) {
+      metrics_->publish_failures->Increment();
+      LOG(WARNING) << "Publishing parameters at step " << core_->step()
+                   << " failed: " << published;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Learner::Run(const std::function<bool()>& should_stop) {
+  const LearnerConfig& lc = options_.config.learner();
+  const double minutes = lc.checkpoint_every_minutes();
+  absl::Time next_checkpoint =
+      minutes > 0 ? absl::Now() + absl::Seconds(minutes * 60) : absl::InfiniteFuture();
+  absl::Status status = absl::OkStatus();
+  while (!should_stop() && (lc.max_steps() == 0 || core_->step() < lc.max_steps())) {
+    const absl::Time start = absl::Now();
+    status = Step();
+    if (!status.ok()) break;
+    if (absl::Now() >= next_checkpoint) {
+      IVG_RETURN_IF_ERROR(SaveCheckpoint());
+      next_checkpoint = absl::Now() + absl::Seconds(minutes * 60);
+    }
+    if (lc.max_steps_per_second() > 0) {
+      const absl::Duration budget = absl::Seconds(1.0 / lc.max_steps_per_second());
+      const absl::Duration spent = absl::Now() - start;
+      if (spent < budget) absl::SleepFor(budget - spent);
+    }
+  }
+  absl::Status saved = SaveCheckpoint();
+  if (!status.ok()) return status;
+  return saved;
+}
+
+}  // namespace ivg::learner

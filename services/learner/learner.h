@@ -1,0 +1,81 @@
+// The learner process's loop around the learner core: sample a batch, run one synchronous
+// IVG update (gradients averaged across learners), export metrics, publish parameters
+// (rank 0), and checkpoint periodically and on exit. LibTorch stays behind the pointer to
+// the core, so main.cc and other service code do not compile it.
+//
+// Thread-compatibility: one thread drives a Learner.
+#ifndef IVG_SERVICES_LEARNER_LEARNER_H_
+#define IVG_SERVICES_LEARNER_LEARNER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/metrics/metrics.h"
+#include "proto/config.pb.h"
+#include "services/learner/parameter_publisher.h"
+#include "services/learner/sequence_source.h"
+
+namespace ivg::learner {
+
+class Collective;
+class LearnerCore;
+struct LearnerMetrics;
+
+struct LearnerOptions {
+  ExperimentConfig config;
+  // Checkpoints go to <run_dir>/checkpoint_rank<rank>.pt.
+  std::string run_dir;
+  // Continue from this rank's checkpoint in run_dir (it must exist).
+  bool resume = false;
+  // Metrics go here; null = the process's default registry.
+  metrics::MetricRegistry* registry = nullptr;
+};
+
+class Learner {
+ public:
+  // `collective` may be null for a single learner; `publisher` may be null (no publishing;
+  // only rank 0 publishes anyway). With a collective, every rank ends up with rank 0's
+  // initial parameters.
+  static absl::StatusOr<std::unique_ptr<Learner>> Create(LearnerOptions options,
+                                                         std::unique_ptr<SequenceSource> source,
+                                                         std::unique_ptr<Collective> collective,
+                                                         ParameterPublisher* publisher);
+  ~Learner();
+
+  // One learner step. A skipped (non-finite) step is OK; the error is returned when the
+  // non-finite limit is reached, a batch is malformed, or sampling fails.
+  absl::Status Step();
+  // Steps until learner.max_steps (if set) or `should_stop()`; checkpoints every
+  // learner.checkpoint_every_minutes and once on the way out.
+  absl::Status Run(const std::function<bool()>& should_stop);
+  // Writes this rank's checkpoint atomically.
+  absl::Status SaveCheckpoint();
+
+  int64_t step() const;
+  std::string checkpoint_path() const;
+  LearnerCore& core() { return *core_; }
+
+ private:
+  Learner(LearnerOptions options, std::unique_ptr<SequenceSource> source,
+          std::unique_ptr<Collective> collective, ParameterPublisher* publisher,
+          std::unique_ptr<LearnerCore> core);
+
+  LearnerOptions options_;
+  std::unique_ptr<SequenceSource> source_;
+  std::unique_ptr<Collective> collective_;
+  ParameterPublisher* publisher_;
+  std::unique_ptr<LearnerCore> core_;
+  std::unique_ptr<LearnerMetrics> metrics_;
+  std::vector<double> proprio_low_, proprio_high_;
+  int rank_ = 0;
+  absl::Time last_step_end_ = absl::InfinitePast();
+};
+
+}  // namespace ivg::learner
+
+#endif  // IVG_SERVICES_LEARNER_LEARNER_H_

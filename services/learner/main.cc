@@ -1,0 +1,164 @@
+// ivg_learner: one IVG learner process (rank r of world_size), see README.md.
+//
+//   ivg_learner --config=configs/lift.textproto --rank=0 --world_size=2 --run_dir=runs/lift \
+//     [--resume] [--metrics_port=9401] [--data=replay|synthetic] [--set learner.max_steps=100]
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "common/config/config_loader.h"
+#include "common/logging/logging.h"
+#include "common/metrics/metrics.h"
+#include "common/metrics/metrics_server.h"
+#include "common/shutdown/shutdown_signal.h"
+#include "glog/logging.h"
+#include "services/learner/c10d_collective.h"
+#include "services/learner/config_options.h"
+#include "services/learner/grpc_parameter_publisher.h"
+#include "services/learner/learner.h"
+#include "services/learner/replay_sequence_source.h"
+
+ABSL_FLAG(std::string, config, "", "Experiment config (textproto or JSON); empty = defaults.");
+ABSL_FLAG(int, rank, 0, "This learner's rank.");
+ABSL_FLAG(int, world_size, 0, "Number of learners; 0 = learner.num_learners.");
+ABSL_FLAG(std::string, run_dir, "", "Run directory; empty = cluster.run_dir.");
+ABSL_FLAG(bool, resume, false, "Continue from this rank's checkpoint in the run directory.");
+ABSL_FLAG(int, metrics_port, -1,
+          "Port of /metrics; -1 = cluster.metrics_base_port + 10 + rank; 0 = any free port.");
+ABSL_FLAG(std::string, data, "replay",
+          "replay: sample the replay shards; synthetic: an in-process buffer of generated "
+          "episodes (smoke runs, benchmarks).");
+ABSL_FLAG(int, synthetic_episodes, 16, "Episodes in the synthetic buffer.");
+ABSL_FLAG(bool, publish, true, "Rank 0 publishes parameters to cluster.param_server_address.");
+
+namespace ivg::learner {
+namespace {
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> overrides = ExtractConfigOverrides(&argc, argv);
+  absl::ParseCommandLine(argc, argv);
+  InitLogging(argv[0]);
+  auto config = LoadExperimentConfig(absl::GetFlag(FLAGS_config), overrides);
+  if (!config.ok()) {
+    LOG(ERROR) << config.status();
+    return 2;
+  }
+  const ClusterConfig& cluster = config->cluster();
+  const LearnerConfig& lc = config->learner();
+  const int rank = absl::GetFlag(FLAGS_rank);
+  const int world =
+      absl::GetFlag(FLAGS_world_size) > 0 ? absl::GetFlag(FLAGS_world_size) : lc.num_learners();
+  std::string run_dir = absl::GetFlag(FLAGS_run_dir);
+  if (run_dir.empty()) run_dir = cluster.run_dir();
+  LOG(INFO) << "ivg_learner rank " << rank << " of " << world << ", profile '"
+            << config->profile() << "', run_dir " << run_dir;
+
+  metrics::MetricRegistry& registry = metrics::DefaultRegistry();
+  int metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  if (metrics_port < 0) metrics_port = cluster.metrics_base_port() + 10 + rank;
+  auto metrics_server = metrics::MetricsServer::Create(
+      cluster.host() + ":" + std::to_string(metrics_port), &registry);
+  if (!metrics_server.ok()) {
+    LOG(ERROR) << metrics_server.status();
+    return 1;
+  }
+  LOG(INFO) << "Metrics on http://" << cluster.host() << ":" << (*metrics_server)->port()
+            << "/metrics";
+
+  const int sequence_length = lc.burn_in() + lc.model_rollout();
+  std::unique_ptr<SequenceSource> source;
+  if (absl::GetFlag(FLAGS_data) == "synthetic") {
+    auto buffer = std::make_unique<InMemorySequenceSource>(
+        sequence_length, static_cast<uint64_t>(lc.seed()) * 1000 + rank);
+    for (const Episode& e : MakeSyntheticEpisodes(
+             absl::GetFlag(FLAGS_synthetic_episodes), config->env().episode_steps(),
+             config->env().image_size(), config->model().proprio_size(),
+             config->model().action_size(), NumTasks(*config), lc.seed() + rank)) {
+      if (absl::Status s = buffer->AddEpisode(e); !s.ok()) {
+        LOG(ERROR) << s;
+        return 2;
+      }
+    }
+    source = std::move(buffer);
+  } else if (absl::GetFlag(FLAGS_data) == "replay") {
+    replay::ShardedReplayClientOptions client_options;
+    client_options.addresses.assign(config->replay().shard_addresses().begin(),
+                                    config->replay().shard_addresses().end());
+    client_options.max_message_bytes = cluster.max_message_bytes();
+    client_options.rpc_deadline = absl::Milliseconds(cluster.rpc_deadline_ms());
+    client_options.sample_deadline = absl::Milliseconds(cluster.sample_deadline_ms());
+    client_options.registry = &registry;
+    auto client = replay::ShardedReplayClient::Create(client_options);
+    if (!client.ok()) {
+      LOG(ERROR) << "replay client: " << client.status();
+      return 2;
+    }
+    source = std::make_unique<ReplaySequenceSource>(std::move(*client), config->replay().table(),
+                                                    sequence_length);
+  } else {
+    LOG(ERROR) << "--data must be 'replay' or 'synthetic', got '" << absl::GetFlag(FLAGS_data)
+               << "'";
+    return 2;
+  }
+
+  std::unique_ptr<Collective> collective;
+  if (world > 1) {
+    std::vector<std::string> host_port = absl::StrSplit(cluster.learner_rendezvous_address(), ':');
+    int port = 0;
+    if (host_port.size() != 2 || !absl::SimpleAtoi(host_port[1], &port)) {
+      LOG(ERROR) << "cluster.learner_rendezvous_address must be host:port, got '"
+                 << cluster.learner_rendezvous_address() << "'";
+      return 2;
+    }
+    C10dCollectiveOptions options;
+    options.host = host_port[0];
+    options.port = port;
+    options.rank = rank;
+    options.world_size = world;
+    auto created = C10dCollective::Create(options);
+    if (!created.ok()) {
+      LOG(ERROR) << created.status();
+      return 1;
+    }
+    collective = std::move(*created);
+  }
+
+  std::unique_ptr<GrpcParameterPublisher> publisher;
+  if (rank == 0 && absl::GetFlag(FLAGS_publish)) {
+    publisher = std::make_unique<GrpcParameterPublisher>(
+        cluster.param_server_address(), cluster.max_message_bytes(), cluster.publish_token(),
+        absl::Milliseconds(cluster.rpc_deadline_ms()));
+  }
+
+  LearnerOptions options;
+  options.config = *config;
+  options.run_dir = run_dir;
+  options.resume = absl::GetFlag(FLAGS_resume);
+  options.registry = &registry;
+  auto learner = Learner::Create(std::move(options), std::move(source), std::move(collective),
+                                 publisher.get());
+  if (!learner.ok()) {
+    LOG(ERROR) << learner.status();
+    return 1;
+  }
+  InstallShutdownSignalHandlers();
+  absl::Status status = (*learner)->Run([] { return ShutdownRequested(); });
+  LOG(INFO) << "Learner stopped at step " << (*learner)->step() << "; checkpoint "
+            << (*learner)->checkpoint_path();
+  if (!status.ok()) {
+    LOG(ERROR) << status;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace ivg::learner
+
+int main(int argc, char** argv) { return ivg::learner::Main(argc, argv); }
