@@ -1,0 +1,103 @@
+// Two learners averaging gradients through c10d Gloo on loopback (two threads) against one
+// learner with their combined batch.
+#include <future>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "services/learner/c10d_collective.h"
+#include "services/learner/core/learner_core.h"
+#include "tests/services/learner/core/test_util.h"
+
+namespace ivg::learner {
+namespace {
+
+constexpr int kSteps = 20;
+constexpr int kPerLearner = 4;
+
+// Batches of 2 * kPerLearner sequences with fixed policy noise, one per step.
+std::vector<Batch> MakeBatches(const CoreOptions& o) {
+  std::vector<Batch> batches;
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(77);
+  for (int i = 0; i < kSteps; ++i) {
+    Batch b = testing::MakeBatch(o, 2 * kPerLearner, 500 + i);
+    b.policy_noise = at::randn({o.loss.imagination_horizon,
+                                2 * kPerLearner * o.loss.sequence_length(), o.model.action_size},
+                               gen);
+    batches.push_back(b);
+  }
+  return batches;
+}
+
+TEST(C10dCollective, TwoLearnersStayBitIdenticalAndMatchOneLearnerWithTheirCombinedBatch) {
+  CoreOptions o = testing::TinyOptions();
+  o.optimizer.target_update_period = 7;
+  const std::vector<Batch> batches = MakeBatches(o);
+
+  std::promise<int> port_promise;
+  std::shared_future<int> port = port_promise.get_future().share();
+  // Built here, one after the other: initialisation draws from LibTorch's global generator.
+  std::vector<std::unique_ptr<LearnerCore>> cores(2);
+  for (int rank = 0; rank < 2; ++rank) {
+    CoreOptions rank_options = o;
+    rank_options.seed = 100 + rank;  // Different initialisations: the broadcast must fix it.
+    auto core = LearnerCore::Create(rank_options);
+    ASSERT_TRUE(core.ok()) << core.error();
+    cores[rank] = core.consume();
+  }
+  ASSERT_FALSE(at::equal(cores[0]->AllParameters()[0].second, cores[1]->AllParameters()[0].second));
+  std::vector<double> allreduce_seconds(2, 0.0);
+  auto run_rank = [&](int rank) {
+    C10dCollectiveOptions options;
+    options.rank = rank;
+    options.world_size = 2;
+    if (rank == 0) {
+      options.on_listening = [&](int p) { port_promise.set_value(p); };
+    } else {
+      options.port = port.get();
+    }
+    auto collective = C10dCollective::Create(options);
+    ASSERT_TRUE(collective.ok()) << collective.status();
+    LearnerCore& core = *cores[rank];
+    ASSERT_EQ((*collective)->world_size(), 2);
+    ASSERT_FALSE(core.BroadcastParameters(**collective).has_value());
+    for (int i = 0; i < kSteps; ++i) {
+      Batch mine = SliceBatch(batches[i], rank * kPerLearner, (rank + 1) * kPerLearner);
+      auto stats = core.Step(mine, collective->get());
+      ASSERT_TRUE(stats.ok()) << stats.error();
+      ASSERT_TRUE(stats.value().applied);
+      allreduce_seconds[rank] += stats.value().allreduce_seconds;
+    }
+  };
+  std::thread rank0(run_rank, 0), rank1(run_rank, 1);
+  rank0.join();
+  rank1.join();
+  EXPECT_GT(allreduce_seconds[0], 0.0);
+
+  CoreOptions single_options = o;
+  single_options.seed = 100;  // Rank 0's initialisation, which the broadcast distributed.
+  auto single = LearnerCore::Create(single_options);
+  ASSERT_TRUE(single.ok());
+  for (int i = 0; i < kSteps; ++i) {
+    auto stats = single.value()->Step(batches[i]);
+    ASSERT_TRUE(stats.ok()) << stats.error();
+  }
+
+  auto p0 = cores[0]->AllParameters(), p1 = cores[1]->AllParameters();
+  auto ps = single.value()->AllParameters();
+  ASSERT_EQ(p0.size(), ps.size());
+  for (size_t i = 0; i < p0.size(); ++i) {
+    EXPECT_TRUE(at::equal(p0[i].second, p1[i].second)) << p0[i].first;
+    EXPECT_TRUE(at::allclose(p0[i].second, ps[i].second, /*rtol=*/1e-4, /*atol=*/1e-5))
+        << p0[i].first << " max diff "
+        << (p0[i].second - ps[i].second).abs().max().item<double>();
+  }
+  EXPECT_EQ(cores[0]->step(), kSteps);
+  EXPECT_EQ(cores[0]->target_updates(), kSteps / 7);
+}
+
+}  // namespace
+}  // namespace ivg::learner

@@ -1,0 +1,192 @@
+// The learner process's pieces with real components: config mapping, batches from episodes,
+// checkpoint + resume through the Learner, metrics, and the parameter encoding round trip.
+#include "services/learner/learner.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/tensor/tensor_codec.h"
+#include "services/learner/batch_conversion.h"
+#include "services/learner/config_options.h"
+#include "services/learner/core/learner_core.h"
+#include "services/learner/parameter_publisher.h"
+#include "services/learner/sequence_source.h"
+#include "tests/services/learner/test_config.h"
+
+namespace ivg::learner {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<InMemorySequenceSource> MakeSource(const ExperimentConfig& c, uint64_t seed) {
+  const int l = c.learner().burn_in() + c.learner().model_rollout();
+  auto source = std::make_unique<InMemorySequenceSource>(l, seed);
+  for (const Episode& e : MakeSyntheticEpisodes(/*num_episodes=*/6, c.env().episode_steps(),
+                                                /*image_size=*/64, c.model().proprio_size(),
+                                                c.model().action_size(), /*num_tasks=*/1, seed)) {
+    EXPECT_TRUE(source->AddEpisode(e).ok());
+  }
+  return source;
+}
+
+std::string TempRunDir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() /
+             (name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+TEST(CoreOptionsFromConfig, MapsFieldsAndNamesInvalidOnes) {
+  ExperimentConfig c = testing::TinyExperimentConfig();
+  c.mutable_env()->add_multitask_tasks(REACH_RED);
+  c.mutable_env()->add_multitask_tasks(LIFT_BLUE);
+  c.mutable_learner()->set_imagination_horizon(7);
+  auto o = CoreOptionsFromConfig(c);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->model.num_tasks, 2);
+  EXPECT_EQ(o->model.latent_size, 8);
+  EXPECT_EQ(o->loss.imagination_horizon, 7);
+  EXPECT_DOUBLE_EQ(o->loss.gamma, 0.99);
+  EXPECT_DOUBLE_EQ(o->optimizer.model_learning_rate, 1e-3);
+
+  c.mutable_model()->set_decoder_channels(6);
+  EXPECT_THAT(CoreOptionsFromConfig(c).status().message(), HasSubstr("decoder_channels"));
+  c = testing::TinyExperimentConfig();
+  c.mutable_model()->add_proprio_low(0);
+  EXPECT_THAT(CoreOptionsFromConfig(c).status().message(), HasSubstr("proprio_low"));
+}
+
+TEST(BatchFromProto, AssemblesWindowsAndScalesProprioToUnitRange) {
+  ExperimentConfig c = testing::TinyExperimentConfig();
+  auto episodes = MakeSyntheticEpisodes(2, 10, 64, 3, 2, 1, /*seed=*/5);
+  auto proto = AssembleBatch({{&episodes[0], 0}, {&episodes[1], 5}}, /*sequence_length=*/5);
+  ASSERT_TRUE(proto.ok()) << proto.status();
+  auto batch = BatchFromProto(*proto, {-2.0, -2.0, -2.0}, {2.0, 2.0, 2.0});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(batch->images.sizes(), (std::vector<int64_t>{2, 5, 6, 64, 64}));
+  EXPECT_EQ(batch->task_ids.scalar_type(), at::kLong);
+  // Raw value x maps to x / 2 with bounds [-2, 2].
+  EXPECT_FLOAT_EQ(batch->proprio[1][0][2].item<float>(), episodes[1].steps(5).proprio(2) / 2.0f);
+  EXPECT_FLOAT_EQ(batch->actions[1][4][1].item<float>(), episodes[1].steps(9).action(1));
+
+  auto outside = AssembleBatch({{&episodes[0], 7}}, 5);
+  EXPECT_FALSE(outside.ok());
+}
+
+TEST(MakePublishRequest, ActorParametersRoundTripThroughTheTensorCodec) {
+  auto options = CoreOptionsFromConfig(testing::TinyExperimentConfig());
+  ASSERT_TRUE(options.ok());
+  auto core = LearnerCore::Create(*options);
+  ASSERT_TRUE(core.ok());
+  auto request = MakePublishRequest(*core.value(), /*version=*/12, /*include_model=*/true);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->version(), 12);
+  EXPECT_EQ(request->model_config_fingerprint(), ModelOptionsFingerprint(options->model));
+  auto decoded = NamedTensorsFromProto(request->actor_params());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  auto expected = core.value()->ActorParameters();
+  ASSERT_EQ(decoded->size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ((*decoded)[i].first, expected[i].first);
+    EXPECT_TRUE(at::equal((*decoded)[i].second, expected[i].second)) << expected[i].first;
+  }
+  EXPECT_THAT(expected.front().first, HasSubstr("encoder."));
+  EXPECT_THAT(expected.back().first, HasSubstr("policy."));
+  auto model = NamedTensorsFromProto(request->model_params());
+  ASSERT_TRUE(model.ok());
+  bool has_transition = false;
+  for (const auto& [name, tensor] : *model) {
+    EXPECT_THAT(name, ::testing::Not(HasSubstr("target_")));
+    has_transition |= name.rfind("transition.", 0) == 0;
+  }
+  EXPECT_TRUE(has_transition);
+}
+
+class RecordingPublisher : public ParameterPublisher {
+ public:
+  absl::Status Publish(const PublishRequest& request) override {
+    versions.push_back(request.version());
+    return absl::OkStatus();
+  }
+  std::vector<int64_t> versions;
+};
+
+TEST(Learner, ResumeContinuesExactlyLikeAnUninterruptedRun) {
+  ExperimentConfig c = testing::TinyExperimentConfig();
+  const std::string run_dir = TempRunDir("ivg_learner_resume");
+  metrics::MetricRegistry registry_a, registry_b;
+  LearnerOptions a_options;
+  a_options.config = c;
+  a_options.run_dir = run_dir;
+  a_options.registry = &registry_a;
+  auto a = Learner::Create(a_options, MakeSource(c, 3), nullptr, nullptr);
+  ASSERT_TRUE(a.ok()) << a.status();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*a)->Step().ok());
+  ASSERT_TRUE((*a)->SaveCheckpoint().ok());
+  ASSERT_TRUE(std::filesystem::exists((*a)->checkpoint_path()));
+
+  // The "restarted" process: a new learner and a new source with another seed; --resume
+  // restores parameters, optimisers, noise and the sampler's position.
+  LearnerOptions b_options = a_options;
+  b_options.resume = true;
+  b_options.registry = &registry_b;
+  b_options.config.mutable_learner()->set_seed(55);
+  auto b = Learner::Create(b_options, MakeSource(c, 3), nullptr, nullptr);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ((*b)->step(), 3);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE((*a)->Step().ok());
+    ASSERT_TRUE((*b)->Step().ok());
+    auto pa = (*a)->core().AllParameters(), pb = (*b)->core().AllParameters();
+    for (size_t k = 0; k < pa.size(); ++k) {
+      ASSERT_TRUE(at::equal(pa[k].second, pb[k].second)) << "step " << i << " " << pa[k].first;
+    }
+  }
+  std::filesystem::remove_all(run_dir);
+}
+
+TEST(Learner, ResumeWithoutCheckpointIsAClearError) {
+  LearnerOptions options;
+  options.config = testing::TinyExperimentConfig();
+  options.run_dir = TempRunDir("ivg_learner_nockpt");
+  options.resume = true;
+  metrics::MetricRegistry registry;
+  options.registry = &registry;
+  auto learner = Learner::Create(options, MakeSource(options.config, 1), nullptr, nullptr);
+  ASSERT_FALSE(learner.ok());
+  EXPECT_THAT(learner.status().message(), HasSubstr("no checkpoint"));
+  std::filesystem::remove_all(options.run_dir);
+}
+
+TEST(Learner, RunExportsMetricsPublishesAndCheckpointsOnExit) {
+  ExperimentConfig c = testing::TinyExperimentConfig();
+  c.mutable_learner()->set_max_steps(4);
+  c.mutable_learner()->set_publish_every_steps(2);
+  LearnerOptions options;
+  options.config = c;
+  options.run_dir = TempRunDir("ivg_learner_run");
+  metrics::MetricRegistry registry;
+  options.registry = &registry;
+  RecordingPublisher publisher;
+  auto learner = Learner::Create(options, MakeSource(c, 2), nullptr, &publisher);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  ASSERT_TRUE((*learner)->Run([] { return false; }).ok());
+  EXPECT_EQ((*learner)->step(), 4);
+  EXPECT_EQ(publisher.versions, (std::vector<int64_t>{2, 4}));
+  EXPECT_TRUE(std::filesystem::exists((*learner)->checkpoint_path()));
+  const std::string text = registry.Serialize();
+  EXPECT_THAT(text, HasSubstr("ivg_learner_loss{term=\"value\"}"));
+  EXPECT_THAT(text, HasSubstr("ivg_learner_steps_total 4"));
+  EXPECT_THAT(text, HasSubstr("ivg_learner_target_updates_total 1"));
+  EXPECT_THAT(text, HasSubstr("ivg_learner_allreduce_seconds_bucket"));
+  EXPECT_THAT(text, HasSubstr("ivg_learner_sample_latency_seconds_count 4"));
+  std::filesystem::remove_all(options.run_dir);
+}
+
+}  // namespace
+}  // namespace ivg::learner
