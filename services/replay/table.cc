@@ -413,6 +413,11 @@ absl::StatusOr<std::vector<SampledSequence>> Table::Sample(int n, bool compresse
     if (expired > 0) metrics_->evicted_items->Increment(expired);
   }
 
+  // How many sampled items still need each chunk: the last user may take it by move.
+  absl::flat_hash_map<uint64_t, int> uses;
+  for (const ItemRecord& r : records) {
+    for (uint64_t c : r.chunk_keys) ++uses[c];
+  }
   std::vector<SampledSequence> out(n);
   for (int i = 0; i < n; ++i) {
     const ItemRecord& r = records[i];
@@ -420,8 +425,28 @@ absl::StatusOr<std::vector<SampledSequence>> Table::Sample(int n, bool compresse
     s.key = r.key;
     s.probability = probabilities[i];
     s.task_id = r.task_id;
-    if (compressed && r.chunk_keys.size() == 1 && r.offset == 0 && r.length == r.chunk_steps[0]) {
-      s.compressed = chunk_data.at(r.chunk_keys[0]);  // Sent as stored.
+    const bool whole_chunk =
+        r.chunk_keys.size() == 1 && r.offset == 0 && r.length == r.chunk_steps[0];
+    if (compressed && whole_chunk) {
+      // Sent as stored.
+      const uint64_t c = r.chunk_keys[0];
+      s.compressed = --uses[c] == 0 ? std::move(chunk_data.at(c)) : chunk_data.at(c);
+      continue;
+    }
+    if (!compressed && whole_chunk && !decoded.contains(r.chunk_keys[0]) &&
+        uses[r.chunk_keys[0]] == 1) {
+      // Only user of this chunk: decode straight into the output.
+      absl::StatusOr<Episode> chunk = DecodeChunk(chunk_data.at(r.chunk_keys[0]));
+      if (!chunk.ok()) {
+        return absl::DataLossError(absl::StrCat("chunk ", r.chunk_keys[0], " of item ", r.key,
+                                                " is corrupt: ", chunk.status().message()));
+      }
+      s.steps = *std::move(chunk);
+      if (s.steps.steps_size() != r.length) {
+        return absl::DataLossError(absl::StrCat("chunk ", r.chunk_keys[0], " holds ",
+                                                s.steps.steps_size(), " steps, item ", r.key,
+                                                " expects ", r.length));
+      }
       continue;
     }
     Episode window;
