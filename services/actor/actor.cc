@@ -1,0 +1,308 @@
+#include "services/actor/actor.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/grpc/client_context.h"
+#include "common/grpc/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "glog/logging.h"
+
+namespace ivg::actor {
+namespace {
+
+// Paper appendix D: Lift succeeds above a return of 300, Stack above 140, for 200-step
+// episodes; shorter episodes scale the threshold with their length.
+constexpr double kLiftSuccess = 300;
+constexpr double kStackSuccess = 140;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ExperimentConfig& config, int actor_id,
+                                                     metrics::MetricRegistry* registry) {
+  IVG_ASSIGN_OR_RETURN(std::unique_ptr<env::SawyerEnv> environment,
+                       env::SawyerEnv::Create(config.env()));
+  IVG_ASSIGN_OR_RETURN(std::unique_ptr<PolicyRunner> policy,
+                       PolicyRunner::Create(config, config.actor().inference_threads()));
+  if (config.replay().shard_addresses_size() == 0) {
+    return absl::InvalidArgumentError(
+        "field 'replay.shard_addresses' is empty: the actor has no replay shard to insert into");
+  }
+  replay::ShardedReplayClientOptions replay_options;
+  replay_options.addresses.assign(config.replay().shard_addresses().begin(),
+                                  config.replay().shard_addresses().end());
+  replay_options.max_message_bytes = config.cluster().max_message_bytes();
+  replay_options.rpc_deadline = absl::Milliseconds(config.cluster().rpc_deadline_ms());
+  replay_options.registry = registry;
+  IVG_ASSIGN_OR_RETURN(std::unique_ptr<replay::ShardedReplayClient> replay,
+                       replay::ShardedReplayClient::Create(replay_options));
+  auto params = ParameterService::NewStub(
+      MakeChannel(config.cluster().param_server_address(), config.cluster().max_message_bytes()));
+  return std::unique_ptr<Actor>(new Actor(config, actor_id, std::move(environment),
+                                          std::move(policy), std::move(replay), std::move(params),
+                                          registry));
+}
+
+Actor::Actor(const ExperimentConfig& config, int actor_id, std::unique_ptr<env::SawyerEnv> env,
+             std::unique_ptr<PolicyRunner> policy,
+             std::unique_ptr<replay::ShardedReplayClient> replay,
+             std::unique_ptr<ParameterService::Stub> params, metrics::MetricRegistry* registry)
+    : config_(config),
+      actor_id_(actor_id),
+      env_(std::move(env)),
+      policy_(std::move(policy)),
+      replay_(std::move(replay)),
+      params_(std::move(params)),
+      rng_(static_cast<uint64_t>(config.actor().seed() + actor_id) * 0x9E3779B97F4A7C15ULL + 1),
+      next_seed_(config.actor().seed() + actor_id),
+      flush_backoff_(absl::Milliseconds(config.actor().retry_initial_backoff_ms())),
+      parameter_wait_(flush_backoff_),
+      registry_(registry) {
+  const std::string id = absl::StrCat(actor_id);
+  env_steps_ = registry->AddCounter("ivg_actor_env_steps_total", "Environment control steps.", {"actor"})
+                   .WithLabels({id});
+  clipped_actions_ = registry
+                         ->AddCounter("ivg_actor_clipped_actions_total",
+                                      "Actions outside [-1, 1] that the environment clipped.",
+                                      {"actor"})
+                         .WithLabels({id});
+  dropped_episodes_ = registry
+                          ->AddCounter("ivg_actor_dropped_episodes_total",
+                                       "Finished episodes dropped because the pending queue "
+                                       "was full during a replay outage.",
+                                       {"actor"})
+                          .WithLabels({id});
+  insert_failures_ = registry
+                         ->AddCounter("ivg_actor_insert_failures_total",
+                                      "Failed episode inserts (retried).", {"actor"})
+                         .WithLabels({id});
+  fetch_failures_ = registry
+                        ->AddCounter("ivg_actor_param_fetch_failures_total",
+                                     "Failed parameter fetches.", {"actor"})
+                        .WithLabels({id});
+  pending_gauge_ = registry
+                       ->AddGauge("ivg_actor_episodes_pending",
+                                  "Finished episodes not yet acknowledged by the replay.", {"actor"})
+                       .WithLabels({id});
+  param_version_ = registry
+                       ->AddGauge("ivg_actor_param_version",
+                                  "Parameter version the actor's policy uses.", {"actor"})
+                       .WithLabels({id});
+  param_version_lag_ = registry
+                           ->AddGauge("ivg_actor_param_version_lag",
+                                      "Newest published version minus the one in use, at the "
+                                      "last fetch.",
+                                      {"actor"})
+                           .WithLabels({id});
+  env_steps_per_second_ = registry
+                              ->AddGauge("ivg_actor_env_steps_per_second",
+                                         "Control steps per second over the last episode.",
+                                         {"actor"})
+                              .WithLabels({id});
+  inference_seconds_ = registry
+                           ->AddHistogram("ivg_actor_inference_seconds",
+                                          "Policy inference time per step.", {"actor"},
+                                          metrics::DefaultLatencyBuckets())
+                           .WithLabels({id});
+  env_step_seconds_ = registry
+                          ->AddHistogram("ivg_actor_env_step_seconds",
+                                         "Environment step time (physics + rendering).",
+                                         {"actor"}, metrics::DefaultLatencyBuckets())
+                          .WithLabels({id});
+  param_version_->Set(-1);
+}
+
+std::string Actor::TaskName(int task_index) const {
+  const Task task = config_.env().multitask_tasks_size() > 0
+                        ? static_cast<Task>(config_.env().multitask_tasks(task_index))
+                        : config_.env().task();
+  return Task_Name(task);
+}
+
+double Actor::SuccessThreshold(Task task) const {
+  const double scale = config_.env().episode_steps() / 200.0;
+  switch (task) {
+    case LIFT_RED:
+    case LIFT_BLUE:
+      return kLiftSuccess * scale;
+    case STACK_RED:
+    case STACK_BLUE:
+      return kStackSuccess * scale;
+    default:
+      return -1;  // The paper defines no success for the other tasks.
+  }
+}
+
+bool Actor::RefreshParameters() {
+  FetchRequest request;
+  request.set_have_version(policy_->version());
+  request.set_group(PARAMETER_GROUP_ACTOR);
+  FetchResponse response;
+  auto context = MakeClientContext(absl::Milliseconds(config_.cluster().rpc_deadline_ms()));
+  const grpc::Status status = params_->Fetch(context.get(), request, &response);
+  if (!status.ok()) {
+    if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      fetch_failures_->Increment();
+      LOG_EVERY_N(WARNING, 20) << "actor " << actor_id_ << ": parameter fetch failed: "
+                               << FromGrpcStatus(status) << " (keeping version "
+                               << policy_->version() << ")";
+    }
+    return policy_->version() >= 0;
+  }
+  if (!response.up_to_date()) {
+    absl::Status loaded = policy_->Load(response.actor_params(), response.version());
+    if (!loaded.ok()) {
+      fetch_failures_->Increment();
+      LOG(ERROR) << "actor " << actor_id_ << ": cannot load parameters: " << loaded;
+    }
+  }
+  param_version_->Set(static_cast<double>(policy_->version()));
+  param_version_lag_->Set(static_cast<double>(response.version() - policy_->version()));
+  return policy_->version() >= 0;
+}
+
+void Actor::FlushPending() {
+  if (absl::Now() < next_flush_) return;
+  while (!pending_.empty()) {
+    absl::StatusOr<InsertEpisodeResponse> inserted = replay_->InsertEpisode(pending_.front());
+    if (!inserted.ok()) {
+      insert_failures_->Increment();
+      if (inserted.status().code() == absl::StatusCode::kInvalidArgument) {
+        // The replay will never accept this episode: keeping it would block the queue.
+        LOG(ERROR) << "actor " << actor_id_ << ": replay rejected episode "
+                   << pending_.front().episode_id() << ": " << inserted.status();
+        pending_.pop_front();
+        dropped_episodes_->Increment();
+        continue;
+      }
+      LOG_EVERY_N(WARNING, 10) << "actor " << actor_id_ << ": insert failed ("
+                               << inserted.status() << "); " << pending_.size()
+                               << " episode(s) pending, retrying in " << flush_backoff_;
+      next_flush_ = absl::Now() + flush_backoff_;
+      flush_backoff_ = std::min(flush_backoff_ * 2,
+                                absl::Milliseconds(config_.actor().retry_max_backoff_ms()));
+      break;
+    }
+    pending_.pop_front();
+    flush_backoff_ = absl::Milliseconds(config_.actor().retry_initial_backoff_ms());
+  }
+  pending_gauge_->Set(static_cast<double>(pending_.size()));
+}
+
+absl::Status Actor::RunEpisode() {
+  // Algorithm 1: the newest parameters at each episode start. Before the first publish the
+  // actor waits (with backoff) rather than filling the replay with an untrained policy.
+  if (!RefreshParameters()) {
+    FlushPending();
+    absl::SleepFor(parameter_wait_);
+    parameter_wait_ =
+        std::min(parameter_wait_ * 2, absl::Milliseconds(config_.actor().retry_max_backoff_ms()));
+    return absl::UnavailableError("no parameters published yet");
+  }
+  parameter_wait_ = absl::Milliseconds(config_.actor().retry_initial_backoff_ms());
+  const int num_tasks = std::max(1, config_.env().multitask_tasks_size());
+  const int task_index = static_cast<int>(rng_() % num_tasks);
+  IVG_RETURN_IF_ERROR(env_->SetTaskIndex(task_index));
+  IVG_ASSIGN_OR_RETURN(env::TimeStep step, env_->Reset(static_cast<uint64_t>(next_seed_)));
+  next_seed_ += 1000003;  // Distinct seeds per episode, disjoint across actors in practice.
+
+  Episode episode;
+  episode.set_actor_id(actor_id_);
+  episode.set_episode_id(episodes_finished_);
+  episode.set_task_id(task_index);
+  episode.set_param_version(policy_->version());
+  const int image_size = config_.env().image_size();
+  episode.set_image_height(image_size);
+  episode.set_image_width(image_size);
+  const int history = policy_->history_length();
+  std::deque<env::Observation> window;
+  double episode_return = 0;
+  const int64_t clipped_before = env_->clipped_action_count();
+  const absl::Time start = absl::Now();
+  while (true) {
+    window.push_back(step.observation);
+    if (static_cast<int>(window.size()) > history) window.pop_front();
+    std::vector<FrameView> frames;
+    frames.reserve(window.size());
+    for (const env::Observation& observation : window) {
+      frames.push_back({observation.pixels, observation.proprio});
+    }
+    const absl::Time inference_start = absl::Now();
+    IVG_ASSIGN_OR_RETURN(PolicyOutput output,
+                         policy_->Act(frames, task_index, /*deterministic=*/false, rng_()));
+    inference_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - inference_start));
+
+    Step* record = episode.add_steps();
+    record->set_image(step.observation.pixels.data(), step.observation.pixels.size());
+    record->mutable_proprio()->Add(step.observation.proprio.begin(), step.observation.proprio.end());
+    record->mutable_action()->Add(output.action.begin(), output.action.end());
+    record->set_behaviour_log_prob(output.log_prob);
+
+    const absl::Time step_start = absl::Now();
+    IVG_ASSIGN_OR_RETURN(step, env_->Step(output.action));
+    env_step_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - step_start));
+    env_steps_->Increment();
+    record->mutable_rewards()->Add(step.rewards.begin(), step.rewards.end());
+    episode_return += step.reward;
+    if (step.last) break;
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  env_steps_per_second_->Set(episode.steps_size() / std::max(seconds, 1e-9));
+  clipped_actions_->Increment(static_cast<double>(env_->clipped_action_count() - clipped_before));
+  episode.set_episode_return(static_cast<float>(episode_return));
+
+  const std::string task_name = TaskName(task_index);
+  registry_->AddCounter("ivg_actor_episodes_total", "Finished episodes.", {"actor", "task"})
+      .WithLabels({absl::StrCat(actor_id_), task_name})
+      ->Increment();
+  registry_
+      ->AddCounter("ivg_actor_episode_return_sum_total",
+                   "Sum of undiscounted episode returns (divide by episodes for the mean).",
+                   {"actor", "task"})
+      .WithLabels({absl::StrCat(actor_id_), task_name})
+      ->Increment(std::max(0.0, episode_return));
+  registry_->AddGauge("ivg_actor_episode_return", "Return of the last episode.", {"actor", "task"})
+      .WithLabels({absl::StrCat(actor_id_), task_name})
+      ->Set(episode_return);
+  const double threshold = SuccessThreshold(
+      config_.env().multitask_tasks_size() > 0
+          ? static_cast<Task>(config_.env().multitask_tasks(task_index))
+          : config_.env().task());
+  if (threshold >= 0) {
+    registry_
+        ->AddCounter("ivg_actor_successes_total",
+                     "Episodes above the paper's success return (Lift 300, Stack 140).",
+                     {"actor", "task"})
+        .WithLabels({absl::StrCat(actor_id_), task_name})
+        ->Increment(episode_return > threshold ? 1.0 : 0.0);
+  }
+
+  pending_.push_back(std::move(episode));
+  while (static_cast<int>(pending_.size()) > config_.actor().max_pending_episodes()) {
+    pending_.pop_front();
+    dropped_episodes_->Increment();
+  }
+  episodes_finished_ += 1;
+  FlushPending();
+  return absl::OkStatus();
+}
+
+absl::Status Actor::Run(const std::function<bool()>& should_stop) {
+  const int64_t max_episodes = config_.actor().max_episodes();
+  while (!should_stop() && (max_episodes == 0 || episodes_finished_ < max_episodes)) {
+    absl::Status status = RunEpisode();
+    if (status.code() == absl::StatusCode::kUnavailable) continue;  // No parameters yet.
+    if (!status.ok()) return status;
+  }
+  // Give queued episodes a last chance before exiting.
+  next_flush_ = absl::InfinitePast();
+  FlushPending();
+  if (!pending_.empty()) {
+    LOG(WARNING) << "actor " << actor_id_ << ": exiting with " << pending_.size()
+                 << " episode(s) not acknowledged by the replay";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ivg::actor
