@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -50,6 +52,29 @@ absl::StatusOr<std::string> FindBinary(const std::string& binary_dir, const std:
   return absl::NotFoundError(absl::StrCat("binary '", name, "' not found at ", candidates[0],
                                           " or ", candidates[1],
                                           " (build it: cmake --build build)"));
+}
+
+absl::Status WritePrometheusTargets(const ClusterPlan& plan, const std::string& path) {
+  std::string json = "[\n";
+  for (size_t i = 0; i < plan.metrics.size(); ++i) {
+    const MetricsEndpoint& endpoint = plan.metrics[i];
+    absl::StrAppend(&json, "  {\"targets\": [\"127.0.0.1:", endpoint.port,
+                    "\"], \"labels\": {\"job\": \"", endpoint.role, "\", \"process\": \"",
+                    endpoint.process, "\", \"run\": \"", plan.config.name(), "\"}}",
+                    i + 1 < plan.metrics.size() ? ",\n" : "\n");
+  }
+  json += "]\n";
+  const std::string temporary = absl::StrCat(path, ".tmp");
+  {
+    std::ofstream file(temporary);
+    file << json;
+    if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", temporary));
+  }
+  // Prometheus re-reads file_sd files on change; rename makes the update atomic.
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot replace ", path));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,

@@ -45,6 +45,11 @@ struct ClusterPlan {
 absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
                                         const LaunchOptions& options, bool pick_free_ports);
 
+// Writes the metrics endpoints as a Prometheus file_sd target list (JSON): one target per
+// process, labelled job=<role> and process=<name>, so a Prometheus started with
+// file_sd_configs scrapes the whole local cluster.
+absl::Status WritePrometheusTargets(const ClusterPlan& plan, const std::string& path);
+
 // Finds `name` in `binary_dir` (flat) or `binary_dir/<subdir>/`; an error lists where it looked.
 absl::StatusOr<std::string> FindBinary(const std::string& binary_dir, const std::string& subdir,
                                        const std::string& name);

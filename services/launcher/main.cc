@@ -50,6 +50,10 @@ ABSL_FLAG(std::string, bin_dir, "",
 ABSL_FLAG(bool, fixed_ports, false,
           "Use the configured ports (cluster.*_port); default: free loopback ports.");
 ABSL_FLAG(std::string, logdir, "", "Also write the launcher's own log here.");
+ABSL_FLAG(bool, dry_run, false,
+          "Print every process's command line (one per line: name, then argv) and exit "
+          "without starting anything. docker-compose and Kubernetes files are checked "
+          "against this.");
 
 namespace ivg::launcher {
 namespace {
@@ -154,10 +158,20 @@ int Run(const std::vector<std::string>& flag_overrides) {
     LOG(ERROR) << plan.status();
     return 1;
   }
+  if (absl::GetFlag(FLAGS_dry_run)) {
+    for (const ProcessSpec& spec : plan->processes) {
+      std::cout << spec.name << " " << absl::StrJoin(spec.argv, " ") << "\n";
+    }
+    return 0;
+  }
   {
     std::ofstream file(options.config_path);
     file << "# Written by ivg_cluster: the config every process of this run reads.\n"
          << ConfigToText(plan->config);
+  }
+  if (absl::Status written = WritePrometheusTargets(*plan, absl::StrCat(run_dir, "/prometheus_targets.json"));
+      !written.ok()) {
+    LOG(WARNING) << written;
   }
   std::cout << "ivg_cluster: run '" << plan->config.name() << "', profile '" << plan->config.profile()
             << "', tasks " << absl::StrJoin(TaskNames(plan->config), ",") << "\n"
