@@ -121,10 +121,10 @@ absl::Status AppendTensor(const Tensor& src, Tensor* dst, const char* what) {
 
 }  // namespace
 
-absl::Status AppendSequenceBatch(const SequenceBatch& src, SequenceBatch* dst) {
+absl::Status AppendSequenceBatch(SequenceBatch src, SequenceBatch* dst) {
   if (src.batch_size() == 0) return absl::OkStatus();
   if (dst->batch_size() == 0) {
-    *dst = src;
+    *dst = std::move(src);
     return absl::OkStatus();
   }
   if (src.sequence_length() != dst->sequence_length()) {

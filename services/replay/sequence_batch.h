@@ -25,8 +25,8 @@ absl::StatusOr<SequenceBatch> DecodeCompressedSequences(
     const google::protobuf::RepeatedPtrField<CompressedSequence>& sequences);
 
 // Appends `src` to `dst` along the batch dimension; shapes other than B must match.
-// An empty `dst` (batch_size 0) becomes a copy of `src`.
-absl::Status AppendSequenceBatch(const SequenceBatch& src, SequenceBatch* dst);
+// An empty `dst` (batch_size 0) takes `src` over without copying.
+absl::Status AppendSequenceBatch(SequenceBatch src, SequenceBatch* dst);
 
 }  // namespace ivg::replay
 

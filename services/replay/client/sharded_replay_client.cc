@@ -265,7 +265,7 @@ absl::StatusOr<SequenceBatch> ShardedReplayClient::Sample(int batch_size,
           compressed ? DecodeCompressedSequences(responses[i]->compressed())
                      : absl::StatusOr<SequenceBatch>(std::move(*responses[i]->mutable_batch()));
       if (!part.ok()) return part.status();
-      if (auto s = AppendSequenceBatch(*part, &result); !s.ok()) return s;
+      if (auto s = AppendSequenceBatch(*std::move(part), &result); !s.ok()) return s;
       remaining -= counts[i];
     }
   }

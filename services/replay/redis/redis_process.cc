@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 
@@ -146,14 +147,18 @@ absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::Start(RedisProcessOp
       }
       auto connection = RedisConnection::Create(connect);
       if (connection.ok()) {
-        auto pong = (*connection)->Command({"PING"});
-        if (pong.ok() && !pong->is_error()) {
+        // The answer must come from our child: a previous server on this port (e.g. one
+        // still flushing after its owner was killed) must not be mistaken for it.
+        auto info = (*connection)->Command({"INFO", "server"});
+        if (info.ok() && !info->is_error() &&
+            absl::StrContains(info->str, absl::StrCat("process_id:", pid, "\r\n"))) {
           LOG(INFO) << "redis-server pid " << pid << " serving 127.0.0.1:" << port
                     << " (data dir " << data_dir << ", appendfsync "
                     << FsyncName(options.appendfsync) << ")";
           return process;
         }
-        // LOADING (replaying the AOF) answers with an error: keep waiting.
+        // LOADING (replaying the AOF) answers with an error, another process's Redis with a
+        // different process_id: keep waiting.
       }
       absl::SleepFor(absl::Milliseconds(20));
     }

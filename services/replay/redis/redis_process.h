@@ -4,7 +4,9 @@
 // and runs with appendonly yes so acknowledged writes survive a Redis restart (with
 // appendfsync everysec, the default, at most about one second of writes can be lost on a
 // machine crash; `always` fsyncs every write). Start() returns once the server answers
-// PING; destruction stops it with SIGTERM (Redis then flushes the AOF) and waits for it.
+// (PING-equivalent INFO whose process_id is the child's, so an older Redis still on the port is
+// never mistaken for it); destruction stops it with SIGTERM (Redis then flushes the AOF)
+// and waits for it. If the owner dies, even by SIGKILL, Redis gets SIGTERM (PDEATHSIG).
 #ifndef IVG_SERVICES_REPLAY_REDIS_REDIS_PROCESS_H_
 #define IVG_SERVICES_REPLAY_REDIS_REDIS_PROCESS_H_
 

@@ -1,6 +1,9 @@
 // The real ivg_replay_server binary as a subprocess: kill -9 while inserting, restart, and
 // count that every acknowledged item is still there.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/replay/client/sharded_replay_client.h"
@@ -80,6 +84,36 @@ class ServerProcess {
   int stdout_fd_ = -1;
 };
 
+// GET http://127.0.0.1:<port>/metrics (HTTP/1.0, so the server closes the connection).
+std::string ScrapeMetrics(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
+    }
+  }
+  close(fd);
+  return response;
+}
+
+// The value after `key=` in the ready line ("... grpc=127.0.0.1:5 metrics=7 ...").
+std::string ReadyField(const std::string& ready, const std::string& key) {
+  const size_t pos = ready.find(" " + key + "=");
+  if (pos == std::string::npos) return "";
+  const size_t start = pos + key.size() + 2;
+  return ready.substr(start, ready.find(' ', start) - start);
+}
+
 TEST(ReplayServerProcess, KillNineThenRestartLosesNoAcknowledgedItem) {
   testing::TempDir dir;
   const int grpc_port = *PickFreeLoopbackPort();
@@ -88,7 +122,7 @@ TEST(ReplayServerProcess, KillNineThenRestartLosesNoAcknowledgedItem) {
       std::string(IVG_BINARY_DIR) + "/services/replay/ivg_replay_server",
       "--shard=0",
       absl::StrCat("--port=", grpc_port),
-      "--metrics_port=-1",
+      "--metrics_port=0",
       "--start_redis=true",
       absl::StrCat("--redis_port=", redis_port),
       "--redis_data_dir=" + dir.path() + "/redis",
@@ -139,6 +173,16 @@ TEST(ReplayServerProcess, KillNineThenRestartLosesNoAcknowledgedItem) {
   EXPECT_EQ(info->tables(0).num_steps(), items * 8);
   auto batch = client->Sample(16);
   EXPECT_TRUE(batch.ok()) << batch.status();
+
+  // The restarted server serves its metrics, with the rebuilt table's size.
+  int metrics_port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(ReadyField(restarted, "metrics"), &metrics_port)) << restarted;
+  const std::string metrics = ScrapeMetrics(metrics_port);
+  EXPECT_NE(metrics.find(absl::StrCat("ivg_replay_items{shard=\"0\",table=\"sequences\"} ",
+                                      items)),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("ivg_replay_redis_latency_seconds_bucket"), std::string::npos);
 }
 
 TEST(ReplayServerProcess, InvalidConfigExitsWithAClearError) {
