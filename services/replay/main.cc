@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   if (!config.ok()) return Fail(config.status(), "invalid config");
   const ivg::ReplayConfig& rc = config->replay();
   const int shard = absl::GetFlag(FLAGS_shard);
+  LOG(INFO) << "profile '" << config->profile() << "', replay config:\n"
+            << ivg::ConfigToText(rc);
 
   bool start_redis = rc.start_redis();
   const std::string start_flag = absl::GetFlag(FLAGS_start_redis);
