@@ -26,7 +26,11 @@ std::string Loopback(int port) { return absl::StrCat("127.0.0.1:", port); }
 
 }  // namespace
 
-absl::StatusOr<int> FreeLoopbackPort() {
+PortAllocator::~PortAllocator() {
+  for (int fd : sockets_) close(fd);
+}
+
+absl::StatusOr<int> PortAllocator::Next() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return absl::InternalError("socket() failed");
   sockaddr_in address = {};
@@ -38,7 +42,7 @@ absl::StatusOr<int> FreeLoopbackPort() {
     close(fd);
     return absl::UnavailableError("cannot bind a free loopback port");
   }
-  close(fd);
+  sockets_.push_back(fd);
   return ntohs(address.sin_port);
 }
 
@@ -85,9 +89,10 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
   ReplayConfig& replay = *plan.config.mutable_replay();
   cluster.set_run_dir(options.run_dir);
 
+  PortAllocator ports;
   auto port_or = [&](int configured) -> absl::StatusOr<int> {
     if (!pick_free_ports && configured > 0) return configured;
-    return FreeLoopbackPort();
+    return ports.Next();
   };
 
   IVG_ASSIGN_OR_RETURN(const std::string replay_binary,
@@ -105,7 +110,7 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
   replay.clear_shard_addresses();
   for (int shard = 0; shard < num_shards; ++shard) {
     IVG_ASSIGN_OR_RETURN(int port, port_or(cluster.replay_base_port() + shard));
-    IVG_ASSIGN_OR_RETURN(int redis_port, FreeLoopbackPort());
+    IVG_ASSIGN_OR_RETURN(int redis_port, ports.Next());
     replay_ports.push_back(port);
     redis_ports.push_back(redis_port);
     replay.add_shard_addresses(Loopback(port));
@@ -115,12 +120,12 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
   if (param_parts.size() == 2) (void)absl::SimpleAtoi(param_parts[1], &configured_param_port);
   IVG_ASSIGN_OR_RETURN(int param_port, port_or(configured_param_port));
   cluster.set_param_server_address(Loopback(param_port));
-  IVG_ASSIGN_OR_RETURN(int rendezvous_port, FreeLoopbackPort());
+  IVG_ASSIGN_OR_RETURN(int rendezvous_port, ports.Next());
   cluster.set_learner_rendezvous_address(Loopback(rendezvous_port));
 
   int next_metrics_port = cluster.metrics_base_port();
   auto metrics_port = [&]() -> absl::StatusOr<int> {
-    if (pick_free_ports || next_metrics_port == 0) return FreeLoopbackPort();
+    if (pick_free_ports || next_metrics_port == 0) return ports.Next();
     return next_metrics_port++;
   };
   const std::string log_dir = absl::StrCat(options.run_dir, "/logs");

@@ -54,8 +54,21 @@ absl::Status WritePrometheusTargets(const ClusterPlan& plan, const std::string& 
 absl::StatusOr<std::string> FindBinary(const std::string& binary_dir, const std::string& subdir,
                                        const std::string& name);
 
-// A free TCP port on 127.0.0.1 (bind port 0, read it, close).
-absl::StatusOr<int> FreeLoopbackPort();
+// Hands out distinct free loopback ports: each port's socket stays bound until the
+// allocator is destroyed, so the kernel cannot hand the same port out twice (a bind-and-close
+// loop can). The processes bind their ports after the allocator released them.
+class PortAllocator {
+ public:
+  PortAllocator() = default;
+  ~PortAllocator();
+  PortAllocator(const PortAllocator&) = delete;
+  PortAllocator& operator=(const PortAllocator&) = delete;
+
+  absl::StatusOr<int> Next();
+
+ private:
+  std::vector<int> sockets_;
+};
 
 }  // namespace ivg::launcher
 

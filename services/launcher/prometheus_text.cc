@@ -70,8 +70,10 @@ absl::StatusOr<std::vector<Sample>> ParsePrometheusText(const std::string& text)
         return absl::InvalidArgumentError(absl::StrCat(status.message(), " in '", line, "'"));
       }
     }
+    // `remainder` owns the text the split views point into.
+    const std::string remainder = line.substr(pos);
     const std::vector<absl::string_view> rest =
-        absl::StrSplit(absl::StripAsciiWhitespace(line.substr(pos)), ' ', absl::SkipEmpty());
+        absl::StrSplit(absl::StripAsciiWhitespace(remainder), ' ', absl::SkipEmpty());
     if (rest.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("metrics line without value: '", line, "'"));
     }

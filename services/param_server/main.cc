@@ -16,6 +16,7 @@
 #include "glog/logging.h"
 #include "services/param_server/parameter_service.h"
 #include "services/param_server/parameter_store.h"
+#include "services/param_server/policy_service.h"
 
 ABSL_FLAG(std::string, config, "", "Experiment config (textproto or JSON); empty = defaults.");
 ABSL_FLAG(std::string, address, "",
@@ -48,13 +49,23 @@ int Run(const std::vector<std::string>& overrides) {
     return 1;
   }
   metrics::MetricRegistry& registry = metrics::DefaultRegistry();
-  ParameterServiceImpl parameter_service(store->get(), cluster.publish_token(), &registry);
+  auto policy = PolicyServiceImpl::Create(*config, &registry);
+  if (!policy.ok()) {
+    LOG(ERROR) << policy.status();
+    return 1;
+  }
+  if (auto latest = (*store)->Latest()) (*policy)->Load(*latest);
+  ParameterServiceImpl parameter_service(
+      store->get(), cluster.publish_token(), &registry,
+      [policy = policy->get()](std::shared_ptr<const StoredParameters> parameters) {
+        policy->Load(*parameters);
+      });
 
   GrpcServerOptions options;
   options.address = absl::GetFlag(FLAGS_address).empty() ? cluster.param_server_address()
                                                          : absl::GetFlag(FLAGS_address);
   options.max_message_bytes = cluster.max_message_bytes();
-  auto host = GrpcServerHost::Create(options, {&parameter_service});
+  auto host = GrpcServerHost::Create(options, {&parameter_service, policy->get()});
   if (!host.ok()) {
     LOG(ERROR) << host.status();
     return 1;

@@ -1,0 +1,104 @@
+#include "services/launcher/process_supervisor.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+namespace ivg::launcher {
+namespace {
+
+std::string LogDir(const std::string& name) {
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/supervisor_", name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+pid_t PidOf(const ProcessSupervisor& supervisor, const std::string& name) {
+  for (const ProcessStatus& status : supervisor.Statuses()) {
+    if (status.name == name) return status.pid;
+  }
+  return 0;
+}
+
+bool Alive(pid_t pid) { return pid > 0 && kill(pid, 0) == 0; }
+
+// Polls until `condition` holds or 20 s pass.
+template <typename Condition>
+bool Eventually(ProcessSupervisor& supervisor, Condition condition) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    supervisor.Poll();
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+TEST(ProcessSupervisor, RestartsAProcessKilledWithSigkill) {
+  ProcessSupervisor supervisor(LogDir("restart"), /*initial_backoff=*/absl::Milliseconds(50));
+  ASSERT_TRUE(supervisor.Start({"sleeper", {"sleep", "600"}}).ok());
+  const pid_t first = PidOf(supervisor, "sleeper");
+  ASSERT_GT(first, 0);
+  ASSERT_TRUE(supervisor.Signal("sleeper", SIGKILL).ok());
+  ASSERT_TRUE(Eventually(supervisor, [&] {
+    const pid_t now = PidOf(supervisor, "sleeper");
+    return now > 0 && now != first;
+  }));
+  EXPECT_EQ(supervisor.Statuses()[0].starts, 2);
+  EXPECT_EQ(supervisor.Statuses()[0].last_exit_code, -SIGKILL);
+  supervisor.StopAll(absl::Seconds(5));
+}
+
+TEST(ProcessSupervisor, DoesNotRestartProcessesMarkedOneShot) {
+  ProcessSupervisor supervisor(LogDir("oneshot"), absl::Milliseconds(10));
+  ASSERT_TRUE(supervisor.Start({"true", {"true"}, /*restart=*/false}).ok());
+  ASSERT_TRUE(Eventually(supervisor, [&] { return PidOf(supervisor, "true") == 0; }));
+  absl::SleepFor(absl::Milliseconds(100));
+  supervisor.Poll();
+  EXPECT_EQ(supervisor.Statuses()[0].starts, 1);
+}
+
+TEST(ProcessSupervisor, StopAllEscalatesToSigkillAndLeavesNothingRunning) {
+  ProcessSupervisor supervisor(LogDir("stop"));
+  // One child ignores SIGTERM, so StopAll must escalate after the grace period.
+  ASSERT_TRUE(supervisor.Start({"stubborn", {"sh", "-c", "trap '' TERM; sleep 600"}}).ok());
+  ASSERT_TRUE(supervisor.Start({"polite", {"sleep", "600"}}).ok());
+  const pid_t stubborn = PidOf(supervisor, "stubborn");
+  const pid_t polite = PidOf(supervisor, "polite");
+  absl::SleepFor(absl::Milliseconds(200));  // Let the shell install its trap.
+  supervisor.StopAll(absl::Milliseconds(300));
+  EXPECT_FALSE(Alive(stubborn));
+  EXPECT_FALSE(Alive(polite));
+  for (const ProcessStatus& status : supervisor.Statuses()) EXPECT_EQ(status.pid, 0);
+}
+
+TEST(ProcessSupervisor, WritesEachProcessOutputToItsLog) {
+  const std::string dir = LogDir("logs");
+  ProcessSupervisor supervisor(dir);
+  ASSERT_TRUE(supervisor.Start({"echo", {"sh", "-c", "echo hello from child; echo oops >&2"},
+                                /*restart=*/false})
+                  .ok());
+  ASSERT_TRUE(Eventually(supervisor, [&] { return PidOf(supervisor, "echo") == 0; }));
+  std::ifstream log(dir + "/echo.log");
+  std::stringstream content;
+  content << log.rdbuf();
+  EXPECT_NE(content.str().find("hello from child"), std::string::npos);
+  EXPECT_NE(content.str().find("oops"), std::string::npos);
+}
+
+TEST(ProcessSupervisor, UnknownBinaryExitsAndIsReportedNotFatal) {
+  ProcessSupervisor supervisor(LogDir("missing"), absl::Milliseconds(10));
+  ASSERT_TRUE(supervisor.Start({"missing", {"/nonexistent/binary"}, /*restart=*/false}).ok());
+  ASSERT_TRUE(Eventually(supervisor, [&] { return PidOf(supervisor, "missing") == 0; }));
+  EXPECT_EQ(supervisor.Statuses()[0].last_exit_code, 127);
+}
+
+}  // namespace
+}  // namespace ivg::launcher
