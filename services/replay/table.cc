@@ -253,8 +253,8 @@ absl::StatusOr<InsertResult> Table::Insert(const Episode& episode, absl::Time de
                                 : replies.status();
   }
 
-  int64_t chunk_total_bytes = 0;
-  for (const std::string& b : chunk_bytes) chunk_total_bytes += b.size();
+  std::vector<std::string> late_deletes;
+  int64_t late_evicted = 0;
   {
     absl::MutexLock lock(&mutex_);
     pending_inserts_ -= n;
@@ -283,23 +283,36 @@ absl::StatusOr<InsertResult> Table::Insert(const Episode& episode, absl::Time de
       absl::Status s = AddItemLocked(std::move(item));
       if (!s.ok()) LOG(ERROR) << "indexing a stored item failed: " << s;
     }
+    // Concurrent inserts into a table with too few items to evict (all in flight) can
+    // overshoot max_size together; the last one to commit trims the table.
+    while (static_cast<int64_t>(items_.size()) > options_.max_size) {
+      absl::StatusOr<Selection> victim = remover_->Select(gen_);
+      if (!victim.ok()) break;
+      RemoveItemLocked(victim->key, &late_deletes);
+      ++late_evicted;
+    }
     total_inserted_ += n;
-    total_evicted_ += static_cast<int64_t>(evicted.size());
+    total_evicted_ += static_cast<int64_t>(evicted.size()) + late_evicted;
     UpdateGaugesLocked();
   }
+  if (!late_deletes.empty()) {
+    // If this fails the keys stay in Redis unindexed; the next start-up evicts them again.
+    absl::Status s = DeleteKeys(late_deletes);
+    if (!s.ok()) LOG(WARNING) << "trimming table '" << options_.name << "' to max_size: " << s;
+  }
+  const int64_t all_evicted = static_cast<int64_t>(evicted.size()) + late_evicted;
   rate_limiter_.Inserted(n);
-  if (!evicted.empty()) rate_limiter_.Deleted(static_cast<int64_t>(evicted.size()));
+  if (all_evicted > 0) rate_limiter_.Deleted(all_evicted);
   if (metrics_ != nullptr) {
     metrics_->inserted_items->Increment(n);
     metrics_->inserted_steps->Increment(covered);
     metrics_->inserted_episodes->Increment();
-    metrics_->evicted_items->Increment(evicted.size());
+    metrics_->evicted_items->Increment(all_evicted);
   }
-  (void)chunk_total_bytes;
   InsertResult result;
   result.items_created = static_cast<int32_t>(n);
   result.steps_stored = covered;
-  result.items_evicted = static_cast<int32_t>(evicted.size());
+  result.items_evicted = static_cast<int32_t>(all_evicted);
   return result;
 }
 

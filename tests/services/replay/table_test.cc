@@ -180,6 +180,26 @@ TEST_F(TableTest, MaxSizeEvictsAndDeletesChunksWithTheirLastItem) {
   EXPECT_EQ(testing::RedisKeyCount(admin_.get()), 12);
 }
 
+TEST_F(TableTest, ConcurrentInsertsNeverLeaveTheTableAboveMaxSize) {
+  TableOptions o = Options();
+  o.max_size = 6;
+  auto table = MakeTable(o);
+  std::vector<std::thread> inserters;
+  for (int t = 0; t < 4; ++t) {
+    inserters.emplace_back([&, t] {
+      for (int e = 0; e < 5; ++e) {
+        auto r = table->Insert(MakeEpisode(t * 100 + e, 32), Soon());  // 4 items each
+        EXPECT_TRUE(r.ok()) << r.status();
+      }
+    });
+  }
+  for (auto& t : inserters) t.join();
+  const TableInfo info = table->Info();
+  EXPECT_EQ(info.num_items(), 6);
+  EXPECT_EQ(info.total_inserted_items() - info.total_evicted_items(), 6);
+  EXPECT_EQ(testing::RedisKeyCount(admin_.get()), 6 + info.num_chunks());
+}
+
 TEST_F(TableTest, MaxTimesSampledRemovesItems) {
   TableOptions o = Options();
   o.max_times_sampled = 2;
