@@ -169,6 +169,22 @@ TEST_F(LocalClusterTest, LearnsServesSurvivesCrashesAndStopsCleanly) {
     EXPECT_EQ(response.action_size(), 5);
   }
 
+  // The same from Python (examples/python/act_client.py, Debian's python3-grpcio) and from
+  // the command-line client.
+  {
+    const auto python = ivg::testing::RunCommand(absl::StrCat(
+        "IVG_BUILD_DIR=", IVG_BINARY_DIR, " /usr/bin/python3 ", IVG_SOURCE_DIR,
+        "/examples/python/act_client.py --address ", config_.cluster().param_server_address(),
+        " --image-size ", config_.env().image_size(), " --deadline 10"));
+    EXPECT_EQ(python.exit_code, 0) << python.output;
+    EXPECT_NE(python.output.find("param_version: "), std::string::npos) << python.output;
+    const auto cli = ivg::testing::RunCommand(absl::StrCat(
+        IVG_BINARY_DIR, "/services/param_server/ivg_policy_client --config=", run_dir_,
+        "/config.textproto --seed=5 --deadline_ms=10000"));
+    EXPECT_EQ(cli.exit_code, 0) << cli.output;
+    EXPECT_NE(cli.output.find("action: ["), std::string::npos) << cli.output;
+  }
+
   // An unauthenticated Publish is refused.
   {
     PublishRequest forged;
