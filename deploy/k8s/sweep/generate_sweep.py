@@ -173,9 +173,13 @@ def write_point(out_dir, spec, run, overrides):
 
 def generate(spec, out_dir):
     all_points = list(points(spec))  # validates every point before writing anything
-    if os.path.isdir(out_dir):
+    if os.path.isdir(out_dir) and os.listdir(out_dir):
+        # Replace an earlier generation of a sweep, never a folder of something else.
+        if not os.path.exists(os.path.join(out_dir, "points.json")):
+            raise GridError("%s exists and holds no generated sweep (points.json); "
+                            "choose another --out" % out_dir)
         shutil.rmtree(out_dir)
-    os.makedirs(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
     records = []
     for run, overrides in all_points:
         args = write_point(out_dir, spec, run, overrides)
