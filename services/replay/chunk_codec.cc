@@ -79,7 +79,8 @@ absl::StatusOr<std::string> EncodeChunk(const Episode& episode, int begin, int e
   return out;
 }
 
-absl::StatusOr<Episode> DecodeChunk(absl::string_view compressed, int64_t max_decoded_bytes) {
+absl::Status DecompressChunk(absl::string_view compressed, std::string* raw,
+                             int64_t max_decoded_bytes) {
   const unsigned long long size = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
   if (size == ZSTD_CONTENTSIZE_ERROR) {
     return absl::DataLossError("chunk is not a zstd frame");
@@ -91,14 +92,19 @@ absl::StatusOr<Episode> DecodeChunk(absl::string_view compressed, int64_t max_de
     return absl::DataLossError(absl::StrCat("chunk decompresses to ", size,
                                             " bytes, more than the limit ", max_decoded_bytes));
   }
-  std::string raw;
-  raw.resize(size);
-  const size_t n = ZSTD_decompressDCtx(ThreadDCtx(), raw.data(), raw.size(), compressed.data(),
+  raw->resize(size);
+  const size_t n = ZSTD_decompressDCtx(ThreadDCtx(), raw->data(), raw->size(), compressed.data(),
                                        compressed.size());
   if (ZSTD_isError(n) || n != size) {
     return absl::DataLossError(absl::StrCat("chunk decompression failed: ",
                                             ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Episode> DecodeChunk(absl::string_view compressed, int64_t max_decoded_bytes) {
+  std::string raw;
+  if (absl::Status s = DecompressChunk(compressed, &raw, max_decoded_bytes); !s.ok()) return s;
   Episode episode;
   if (!episode.ParseFromString(raw)) {
     return absl::DataLossError("chunk does not hold a serialized Episode");

@@ -17,6 +17,10 @@ namespace ivg::replay {
 // 0 <= begin < end <= steps_size(). `level` is a zstd level (negative = faster).
 absl::StatusOr<std::string> EncodeChunk(const Episode& episode, int begin, int end, int level);
 
+// Decompresses a chunk into `*raw` (a serialized Episode), reusing its capacity.
+absl::Status DecompressChunk(absl::string_view compressed, std::string* raw,
+                             int64_t max_decoded_bytes = int64_t{1} << 31);
+
 // Decompresses and parses a chunk. INVALID_ARGUMENT / DATA_LOSS naming the problem for
 // data that is not a chunk or is larger than `max_decoded_bytes` once decompressed.
 absl::StatusOr<Episode> DecodeChunk(absl::string_view compressed,

@@ -97,9 +97,26 @@ grpc::Status ReplayServiceImpl::Sample(grpc::ServerContext* context, const Sampl
         absl::StrCat("batch_size ", request->batch_size(), " must be in [1, ",
                      options_.max_batch_size, "]")));
   }
+  // With whole-chunk items the stored chunks are decoded straight into the batch tensors
+  // (DecodeCompressedSequences), which is faster than decoding Episode messages first.
+  const bool fetch_compressed = request->compressed() || table_->items_are_whole_chunks();
   absl::StatusOr<std::vector<SampledSequence>> sampled =
-      table_->Sample(request->batch_size(), request->compressed(), DeadlineOf(context));
+      table_->Sample(request->batch_size(), fetch_compressed, DeadlineOf(context));
   if (!sampled.ok()) return ToGrpcStatus(sampled.status());
+  if (fetch_compressed && !request->compressed()) {
+    google::protobuf::RepeatedPtrField<CompressedSequence> chunks;
+    for (SampledSequence& s : *sampled) {
+      CompressedSequence* c = chunks.Add();
+      c->set_key(s.key);
+      c->set_zstd_episode(std::move(s.compressed));
+      c->set_task_id(s.task_id);
+      c->set_probability(s.probability);
+    }
+    absl::StatusOr<SequenceBatch> batch = DecodeCompressedSequences(chunks);
+    if (!batch.ok()) return ToGrpcStatus(batch.status());
+    *response->mutable_batch() = *std::move(batch);
+    return grpc::Status::OK;
+  }
   if (request->compressed()) {
     for (SampledSequence& s : *sampled) {
       CompressedSequence* c = response->add_compressed();

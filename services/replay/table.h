@@ -97,6 +97,12 @@ class Table {
   // Wakes blocked callers with CANCELLED; later calls fail. For shutdown.
   void Close() { rate_limiter_.Close(); }
 
+  // True when every item is exactly one stored chunk (stride = chunk length = L, the
+  // default): compressed samples are then the stored bytes, with no re-encoding.
+  bool items_are_whole_chunks() const {
+    return stride_ == options_.sequence_length && chunk_length_ == options_.sequence_length;
+  }
+
   TableInfo Info() const;
   int64_t corrupt_keys_skipped() const { return corrupt_keys_skipped_; }
   const TableOptions& options() const { return options_; }

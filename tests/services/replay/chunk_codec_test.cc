@@ -3,6 +3,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/replay/episode_validation.h"
+#include "services/replay/sequence_batch.h"
 #include "services/replay/storage_format.h"
 #include "services/replay/testing/synthetic_episode.h"
 
@@ -117,6 +118,63 @@ TEST(EpisodeValidation, NamesTheFirstProblem) {
   e = good;
   e.mutable_steps(5)->add_rewards(1);
   EXPECT_TRUE(absl::IsInvalidArgument(ValidateEpisode(e, spec)));
+}
+
+}  // namespace
+}  // namespace ivg::replay
+
+namespace ivg::replay {
+namespace {
+
+TEST(SequenceBatch, DecodingCompressedSequencesEqualsBatchingDecodedEpisodes) {
+  std::vector<Episode> windows;
+  google::protobuf::RepeatedPtrField<CompressedSequence> compressed;
+  for (int b = 0; b < 3; ++b) {
+    testing::SyntheticEpisodeOptions o;
+    o.episode_id = b;
+    o.num_steps = 8;
+    o.task_id = b;
+    o.num_rewards = 2;
+    o.noise_amplitude = 4;
+    Episode e = testing::MakeSyntheticEpisode(o);
+    e.mutable_steps(3)->set_behaviour_log_prob(0.0f);  // proto3 omits it on the wire
+    e.mutable_steps(5)->set_rewards(1, 0.0f);
+    CompressedSequence* c = compressed.Add();
+    c->set_key(100 + b);
+    c->set_task_id(b);
+    c->set_probability(0.25 * (b + 1));
+    c->set_zstd_episode(*EncodeChunk(e, 0, 8, 3));
+    windows.push_back(std::move(e));
+  }
+  std::vector<const Episode*> pointers;
+  for (const Episode& e : windows) pointers.push_back(&e);
+  auto expected = BuildSequenceBatch(pointers, {100, 101, 102}, {0.25, 0.5, 0.75});
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  auto decoded = DecodeCompressedSequences(compressed);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(MessageDifferencer::Equals(*decoded, *expected))
+      << decoded->ShortDebugString().substr(0, 300);
+  EXPECT_EQ(decoded->rewards().shape(2), 2);
+
+  compressed.Mutable(1)->set_zstd_episode("garbage");
+  auto bad = DecodeCompressedSequences(compressed);
+  EXPECT_TRUE(absl::IsDataLoss(bad.status())) << bad.status();
+  EXPECT_NE(bad.status().message().find("101"), std::string::npos);
+}
+
+TEST(SequenceBatch, AppendConcatenatesAlongTheBatchDimension) {
+  Episode e = testing::MakeSyntheticEpisode({.num_steps = 8});
+  auto one = BuildSequenceBatch({&e}, {1}, {0.5});
+  auto two = BuildSequenceBatch({&e, &e}, {2, 3}, {0.1, 0.2});
+  ASSERT_TRUE(one.ok() && two.ok());
+  SequenceBatch merged;
+  ASSERT_TRUE(AppendSequenceBatch(*one, &merged).ok());
+  ASSERT_TRUE(AppendSequenceBatch(*two, &merged).ok());
+  auto expected = BuildSequenceBatch({&e, &e, &e}, {1, 2, 3}, {0.5, 0.1, 0.2});
+  EXPECT_TRUE(MessageDifferencer::Equals(merged, *expected));
+  Episode shorter = testing::MakeSyntheticEpisode({.num_steps = 4});
+  auto other = BuildSequenceBatch({&shorter}, {9}, {1.0});
+  EXPECT_FALSE(AppendSequenceBatch(*other, &merged).ok());
 }
 
 }  // namespace
