@@ -137,7 +137,8 @@ class LiveDashboards(unittest.TestCase):
         self.assertEqual(roles, {"replay", "param_server", "learner", "actor"})
         url = self.start_prometheus(targets_file)
 
-        queries = [(name, title, ref, dq.substitute(expr, run=run_names.pop(), shard=".+",
+        run_name = run_names.pop()
+        queries = [(name, title, ref, dq.substitute(expr, run=run_name, shard=".+",
                                                     rate_interval=RATE_INTERVAL))
                    for name, title, ref, expr in dq.queries()]
         self.assertTrue(queries)
@@ -156,12 +157,17 @@ class LiveDashboards(unittest.TestCase):
             time.sleep(5)
         if failures:
             health = http_json(url + "/api/v1/targets")["data"]["activeTargets"]
-            down = ["%s %s: %s" % (t["labels"].get("process"), t["scrapeUrl"], t["lastError"])
-                    for t in health if t["health"] != "up"]
+            down = [t for t in health if t["health"] != "up"]
+            logs = "".join(
+                "\n--- %s.log:\n%s" % (t["labels"]["process"], self.tail(
+                    os.path.join(self.run_dir, "logs", t["labels"]["process"] + ".log"), 15))
+                for t in down)
             self.fail("%d of %d dashboard queries failed after %d s:\n%s\n\ntargets not up:\n%s"
-                      "\n\ncluster output:\n%s"
+                      "\n\ncluster output:\n%s\n\nlogs of the processes not up:%s"
                       % (len(failures), len(queries), DATA_TIMEOUT, "\n".join(failures),
-                         "\n".join(down) or "(none)", self.tail(self.cluster_log)))
+                         "\n".join("%s %s: %s" % (t["labels"].get("process"), t["scrapeUrl"],
+                                                   t["lastError"]) for t in down) or "(none)",
+                         self.tail(self.cluster_log, 15), logs or " (none)"))
 
 
 if __name__ == "__main__":
