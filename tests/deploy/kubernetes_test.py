@@ -12,6 +12,9 @@ import unittest
 import deploy_testlib as lib
 
 CONFIG = os.path.join(lib.K8S_BASE, "config.textproto")
+SCRAPE_CONFIG = os.path.join(lib.DEPLOY, "k8s", "prometheus", "scrape-config.yaml")
+ROLES = {"ivg_replay_server": "replay", "ivg_param_server": "param_server",
+         "ivg_learner": "learner", "ivg_actor": "actor"}
 GENERATOR = os.path.join(lib.SWEEP_DIR, "generate_sweep.py")
 GRIDS = os.path.join(lib.SWEEP_DIR, "grids")
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
@@ -241,6 +244,32 @@ class KustomizeBase(unittest.TestCase):
         self.assertEqual(str(resources["limits"]["nvidia.com/gpu"]), "1")
         self.assertTrue(learner["spec"]["volumeClaimTemplates"])
         self.assertTrue(self.workload_running("ivg_replay_server")["spec"]["volumeClaimTemplates"])
+
+    def test_pods_carry_the_labels_prometheus_turns_into_job_and_run(self):
+        run_name = self.fields["name"][0]
+        for name, workload in self.workloads.items():
+            labels = workload["spec"]["template"]["metadata"]["labels"]
+            self.assertEqual(labels.get("ivg.role"), ROLES[lib.binary(containers(workload)[0]["args"])],
+                             name)
+            self.assertEqual(labels.get("ivg.run"), run_name, name)
+
+    def test_scrape_config_maps_pod_labels_to_the_dashboards_labels(self):
+        import yaml
+        with open(SCRAPE_CONFIG) as f:
+            config = yaml.safe_load(f)
+        (job,) = config["scrape_configs"]
+        targets = {r.get("target_label"): r.get("source_labels") for r in job["relabel_configs"]}
+        self.assertEqual(targets["job"], ["__meta_kubernetes_pod_label_ivg_role"])
+        self.assertEqual(targets["run"], ["__meta_kubernetes_pod_label_ivg_run"])
+        self.assertEqual(targets["process"], ["__meta_kubernetes_pod_name"])
+        # Debian's Prometheus is built without Kubernetes discovery: check everything else
+        # (relabel rules, regexes) with promtool by standing in a static target.
+        del job["kubernetes_sd_configs"]
+        job["static_configs"] = [{"targets": ["pod:9400"]}]
+        with tempfile.NamedTemporaryFile("w", suffix=".yml") as f:
+            yaml.safe_dump(config, f)
+            f.flush()
+            lib.run([lib.require_tool("promtool"), "check", "config", f.name])
 
     def test_the_config_map_holds_the_experiment_config(self):
         config_maps = [o for o in self.objects if o["kind"] == "ConfigMap"]
