@@ -203,6 +203,11 @@ absl::Status Learner::Step() {
     metrics_->model_grad_norm->Set(stats.model_grad_norm);
     metrics_->policy_grad_norm->Set(stats.policy_grad_norm);
     if (stats.target_updated) metrics_->target_updates->Increment();
+    if (core_->step() % 100 == 0 || core_->step() == 1) {
+      LOG(INFO) << "step " << core_->step() << " model_loss " << l.model_total << " policy_loss "
+                << l.policy << " value " << l.value << " update "
+                << absl::ToDoubleMilliseconds(end - sampled) << " ms";
+    }
   }
   metrics_->step_gauge->Set(static_cast<double>(core_->step()));
   if (last_step_end_ != absl::InfinitePast()) {

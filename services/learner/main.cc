@@ -44,6 +44,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> overrides = ExtractConfigOverrides(&argc, argv);
   absl::ParseCommandLine(argc, argv);
   InitLogging(argv[0]);
+  // Before anything slow: a SIGTERM during start-up must not kill the process unsaved.
+  InstallShutdownSignalHandlers();
   auto config = LoadExperimentConfig(absl::GetFlag(FLAGS_config), overrides);
   if (!config.ok()) {
     LOG(ERROR) << config.status();
@@ -147,7 +149,6 @@ int Main(int argc, char** argv) {
     LOG(ERROR) << learner.status();
     return 1;
   }
-  InstallShutdownSignalHandlers();
   absl::Status status = (*learner)->Run([] { return ShutdownRequested(); });
   LOG(INFO) << "Learner stopped at step " << (*learner)->step() << "; checkpoint "
             << (*learner)->checkpoint_path();

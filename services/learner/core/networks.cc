@@ -14,6 +14,9 @@ namespace {
 
 namespace F = torch::nn::functional;
 
+// 0.5 * log(2 pi), the normal density's constant per dimension.
+constexpr double kHalfLogTwoPi = 0.91893853320467274178;
+
 torch::nn::Conv2d Conv(int in, int out, int kernel, int stride) {
   return torch::nn::Conv2d(
       torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2));
@@ -159,14 +162,12 @@ std::pair<torch::Tensor, torch::Tensor> PolicyImpl::forward(const torch::Tensor&
 
 torch::Tensor GaussianLogProb(const torch::Tensor& a, const torch::Tensor& mean,
                               const torch::Tensor& log_std) {
-  const double half_log_two_pi = 0.5 * std::log(2.0 * M_PI);
   torch::Tensor z = (a - mean) * torch::exp(-log_std);
-  return (-0.5 * z * z - log_std - half_log_two_pi).sum(-1);
+  return (-0.5 * z * z - log_std - kHalfLogTwoPi).sum(-1);
 }
 
 torch::Tensor StandardNormalLogProb(const torch::Tensor& a) {
-  const double half_log_two_pi = 0.5 * std::log(2.0 * M_PI);
-  return (-0.5 * a * a - half_log_two_pi).sum(-1);
+  return (-0.5 * a * a - kHalfLogTwoPi).sum(-1);
 }
 
 IvgModelImpl::IvgModelImpl(const ModelOptions& o) : options_(o) {
