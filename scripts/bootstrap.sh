@@ -9,6 +9,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# kubectl (for `kubectl kustomize` in the deploy tests): Debian's kubernetes-client, unless a
+# kubectl is already there (e.g. the Google Cloud SDK's, which conflicts with it).
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 if ((${#missing[@]} == 0)); then
   echo "bootstrap: all ${#packages[@]} packages already installed"
   exit 0
