@@ -1,7 +1,8 @@
 // learner_bench: median time of one IVG learner step (forward + backward of the model loss
 // and the policy objective + both Adam steps) at paper sizes (batch 16, L = 8, 6x64x64,
 // latent 128) and at a small CPU profile, with an anchor measured in the same run (a fixed
-// 1024x1024x1024 float matmul) and the ratio step / anchor.
+// 1024x1024x1024 float matmul, median over measurements taken between the steps) and the
+// ratio step / anchor.
 //
 //   learner_bench [--profile=paper|small|both] [--steps=10] [--threads=0] [--device=cpu|cuda]
 //
@@ -43,17 +44,18 @@ double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// The anchor: a fixed matmul workload (2 GFLOP) on the same device.
+// The anchor: a fixed matmul workload (2 GFLOP) on the same device, median of `repeats`.
+// Measured between learner steps so that both see the same machine load.
 double AnchorSeconds(const at::Device& device, int repeats) {
   at::Tensor a = at::randn({1024, 1024}, at::TensorOptions().device(device));
   at::Tensor b = at::randn({1024, 1024}, at::TensorOptions().device(device));
   std::vector<double> times;
-  for (int i = 0; i < repeats + 2; ++i) {
+  for (int i = 0; i < repeats + 1; ++i) {
     Sync(device);
     auto start = std::chrono::steady_clock::now();
     at::Tensor c = at::matmul(a, b);
     Sync(device);
-    if (i >= 2) times.push_back(Seconds(start));
+    if (i >= 1) times.push_back(Seconds(start));
   }
   return Median(times);
 }
@@ -94,7 +96,7 @@ Profile SmallProfile() {
   return p;
 }
 
-int Run(const Profile& profile, int steps, bool cuda, double anchor) {
+int Run(const Profile& profile, int steps, bool cuda) {
   CoreOptions o = profile.options;
   o.use_cuda_if_available = cuda;
   auto core = LearnerCore::Create(o);
@@ -112,8 +114,9 @@ int Run(const Profile& profile, int steps, bool cuda, double anchor) {
     batch.behaviour_log_probs = batch.behaviour_log_probs.to(device);
     batch.task_ids = batch.task_ids.to(device);
   }
-  std::vector<double> times;
+  std::vector<double> times, anchors;
   for (int i = 0; i < steps + 2; ++i) {
+    if (i >= 2) anchors.push_back(AnchorSeconds(device, 3));
     Sync(device);
     auto start = std::chrono::steady_clock::now();
     auto stats = core.value()->Step(batch);
@@ -126,6 +129,7 @@ int Run(const Profile& profile, int steps, bool cuda, double anchor) {
     if (i >= 2) times.push_back(t);
   }
   const double median = Median(times);
+  const double anchor = Median(anchors);
   std::printf(
       "profile=%s batch=%lld L=%d latent=%d enc_ch=%d dec_ch=%d hidden=%d device=%s "
       "steps=%d median_step_ms=%.2f min_step_ms=%.2f anchor_matmul1024_ms=%.3f "
@@ -164,9 +168,8 @@ int main(int argc, char** argv) {
   const at::Device device = cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
   std::printf("machine: %u hardware threads, torch intra-op threads %d, device %s\n",
               std::thread::hardware_concurrency(), at::get_num_threads(), device.str().c_str());
-  const double anchor = AnchorSeconds(device, 10);
   int rc = 0;
-  if (profile == "paper" || profile == "both") rc |= Run(PaperProfile(), steps, cuda, anchor);
-  if (profile == "small" || profile == "both") rc |= Run(SmallProfile(), steps, cuda, anchor);
+  if (profile == "paper" || profile == "both") rc |= Run(PaperProfile(), steps, cuda);
+  if (profile == "small" || profile == "both") rc |= Run(SmallProfile(), steps, cuda);
   return rc;
 }
