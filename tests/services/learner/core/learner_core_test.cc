@@ -85,6 +85,45 @@ TEST(LearnerCore, ModelLossGivesPolicyNoGradient) {
   }
 }
 
+TEST(ModelLoss, TermsMatchAnExplicitRolloutWithRewardsAfterTheAction) {
+  // Pins the time alignment: g_{t+1} = f(g_t, a_t) from g_H = e_H, r_hat(g_{t+1}) vs r_t,
+  // V(g_t) vs the V-trace target of time t, consistency e_t vs g_t.
+  CoreOptions o = testing::TinyOptions();
+  o.double_precision = true;
+  o.loss.scale_value_by_one_minus_gamma = false;
+  auto core = MakeCore(o);
+  IvgModelImpl& m = *core->model();
+  Batch batch = testing::MakeBatch(o, 3, 21);
+  batch.rewards = at::randn({3, 5, 1}, at::kDouble);
+  batch.actions = batch.actions.to(at::kDouble);
+  batch.proprio = batch.proprio.to(at::kDouble);
+  batch.behaviour_log_probs = batch.behaviour_log_probs.to(at::kDouble);
+  ModelLossTerms terms = ComputeModelLoss(m, batch, o.loss);
+
+  at::NoGradGuard no_grad;
+  const int h = o.loss.burn_in, l = o.loss.sequence_length();
+  at::Tensor images = batch.images.to(at::kDouble) / 255.0;
+  at::Tensor e = m.encoder->forward(images, batch.proprio);
+  at::Tensor onehot = at::ones({3, 1}, at::kDouble);
+  double reward_sum = 0, consistency_sum = 0, value_sum = 0;
+  at::Tensor g = e.select(1, h - 1);
+  for (int t = h; t < l; ++t) {
+    g = m.transition->forward(g, batch.actions.select(1, t - 1));
+    reward_sum += (m.reward->forward(g).squeeze(1) - batch.rewards.select(1, t - 1).squeeze(1))
+                      .pow(2).sum().item<double>();
+    consistency_sum += (e.select(1, t) - g).pow(2).mean(1).sum().item<double>();
+    value_sum += (m.Value(g, onehot) - terms.vtrace_targets.select(1, t)).pow(2).sum().item<double>();
+  }
+  const double n = 3.0 * (l - h);
+  EXPECT_NEAR(terms.reward.item<double>(), reward_sum / n, 1e-10);
+  EXPECT_NEAR(terms.consistency.item<double>(), consistency_sum / n, 1e-10);
+  EXPECT_NEAR(terms.value.item<double>(), value_sum / n, 1e-10);
+  // The last target bootstraps from the target network's value of the last step.
+  at::Tensor u_last = m.TargetValue(m.target_encoder->forward(images, batch.proprio), 
+                                    at::ones({3, l, 1}, at::kDouble)).select(1, l - 1);
+  EXPECT_TRUE(at::allclose(terms.vtrace_targets.select(1, l - 1), u_last, 1e-12, 1e-12));
+}
+
 TEST(LearnerCore, ModelLossFallsByHalfFittingOneBatch) {
   CoreOptions o = testing::TinyOptions();
   o.optimizer.model_learning_rate = 3e-3;

@@ -83,6 +83,28 @@ TEST(ImaginedValueObjective, WeighsPerStepTermsByRemainingHorizonOverN) {
               1e-12);
 }
 
+TEST(ImaginedValueObjective, SubtractsLambdaTimesLogRatioToThePrior) {
+  // One step, zero model reward and value: the objective is -lambda (log pi(a) - log p(a)).
+  ImaginationModel m;
+  const double mean = 0.5, log_std = std::log(0.5), eps = 0.8;
+  m.policy = [&](const at::Tensor& x) {
+    return std::make_pair(at::full({x.size(0), 1}, mean, x.options()),
+                          at::full({x.size(0), 1}, log_std, x.options()));
+  };
+  m.transition = [](const at::Tensor& x, const at::Tensor& a) { return x + 0.0 * a; };
+  m.reward = [](const at::Tensor& x) { return at::zeros({x.size(0)}, x.options()); };
+  m.value = [](const at::Tensor& x) { return at::zeros({x.size(0)}, x.options()); };
+  ImaginationOptions o;
+  o.horizon = 1;
+  o.kl_lambda = 0.1;
+  const double a = mean + eps * 0.5;
+  const double log_pi = -0.5 * eps * eps - log_std - 0.5 * std::log(2 * M_PI);
+  const double log_p = -0.5 * a * a - 0.5 * std::log(2 * M_PI);
+  at::Tensor objective = ImaginedValueObjective(m, at::zeros({1, 1}, at::kDouble),
+                                                at::full({1, 1, 1}, eps, at::kDouble), o);
+  EXPECT_NEAR(objective.item<double>(), -0.1 * (log_pi - log_p), 1e-12);
+}
+
 // Linear transition x' = A x + B a, policy a = K x + sigma eps, reward r(x') = -x'^T Q x',
 // value V(x) = -x^T P x. The objective is sum_m -x_m^T M_m x_m with
 // M_m = w_{m-1} gamma^{m-1} Q + (1/N) gamma^m P (averaged) and the adjoint recursion
