@@ -13,8 +13,15 @@
 #include <thread>
 #include <vector>
 
+#include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "services/learner/config_options.h"
+#include "services/learner/core/learner_core.h"
+#include "tests/services/learner/test_config.h"
 
 namespace {
 
@@ -34,12 +41,14 @@ std::string ReadFile(const std::string& path) {
 }
 
 // Starts the learner with stderr to `log`; returns its pid.
-pid_t StartLearner(const std::string& run_dir, const std::string& log, bool resume) {
+pid_t StartLearner(const std::string& run_dir, const std::string& log, bool resume,
+                   std::vector<std::string> extra = {"--world_size=1"}) {
   std::vector<std::string> args = {IVG_BINARY_DIR "/services/learner/ivg_learner",
-                                   "--data=synthetic", "--world_size=1", "--metrics_port=0",
+                                   "--data=synthetic", "--metrics_port=0",
                                    "--publish=false", "--synthetic_episodes=2",
                                    "--run_dir=" + run_dir};
   if (resume) args.push_back("--resume");
+  for (auto& e : extra) args.push_back(e);
   for (const char* o : kTinyOverrides) {
     args.push_back("--set");
     args.push_back(o);
@@ -92,6 +101,74 @@ TEST(IvgLearnerBinary, SigtermWritesACheckpointThatResumeContinuesFrom) {
   std::filesystem::remove_all(dir);
   std::filesystem::remove(log1);
   std::filesystem::remove(log2);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+int Wait(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(IvgLearnerBinary, TwoProcessesOnLoopbackEndWithIdenticalParameters) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ivg_learner_two_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string rendezvous =
+      "cluster.learner_rendezvous_address=127.0.0.1:" + std::to_string(FreePort());
+  const std::string log0 = dir.string() + "_r0.log", log1 = dir.string() + "_r1.log";
+  std::vector<std::string> common = {"--world_size=2", "--set", "learner.max_steps=4",
+                                     "--set", rendezvous};
+  auto with_rank = [&](int rank) {
+    std::vector<std::string> args = common;
+    args.push_back("--rank=" + std::to_string(rank));
+    return args;
+  };
+  pid_t r0 = StartLearner(dir.string(), log0, /*resume=*/false, with_rank(0));
+  pid_t r1 = StartLearner(dir.string(), log1, /*resume=*/false, with_rank(1));
+  EXPECT_EQ(Wait(r0), 0) << ReadFile(log0);
+  EXPECT_EQ(Wait(r1), 0) << ReadFile(log1);
+
+  // Each rank sampled its own data; after 4 averaged steps their networks are identical.
+  ivg::ExperimentConfig config = ivg::learner::testing::TinyExperimentConfig();
+  config.mutable_learner()->set_batch_size_per_learner(2);
+  config.mutable_env()->set_episode_steps(16);
+  auto options = ivg::learner::CoreOptionsFromConfig(config);
+  ASSERT_TRUE(options.ok()) << options.status();
+  options->loss.burn_in = 3;  // The binary runs the default H = 3, K = 5, N = 5.
+  options->loss.model_rollout = 5;
+  options->loss.imagination_horizon = 5;
+  options->model.proprio_size = 17;  // And the Sawyer's proprio and action sizes.
+  options->model.action_size = 5;
+  std::vector<std::unique_ptr<ivg::learner::LearnerCore>> cores;
+  for (int rank = 0; rank < 2; ++rank) {
+    auto core = ivg::learner::LearnerCore::Create(*options);
+    ASSERT_TRUE(core.ok()) << core.error();
+    auto loaded = core.value()->LoadCheckpoint(
+        (dir / ("checkpoint_rank" + std::to_string(rank) + ".pt")).string());
+    ASSERT_TRUE(loaded.ok()) << loaded.error();
+    EXPECT_EQ(core.value()->step(), 4);
+    cores.push_back(core.consume());
+  }
+  auto p0 = cores[0]->AllParameters(), p1 = cores[1]->AllParameters();
+  ASSERT_EQ(p0.size(), p1.size());
+  for (size_t i = 0; i < p0.size(); ++i) {
+    EXPECT_TRUE(at::equal(p0[i].second, p1[i].second)) << p0[i].first;
+  }
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove(log0);
+  std::filesystem::remove(log1);
 }
 
 }  // namespace
