@@ -238,8 +238,20 @@ absl::Status Learner::Run(const std::function<bool()>& should_stop) {
   absl::Time next_checkpoint =
       minutes > 0 ? absl::Now() + absl::Seconds(minutes * 60) : absl::InfiniteFuture();
   absl::Status status = absl::OkStatus();
-  while (!should_stop() && (lc.max_steps() == 0 || core_->step() < lc.max_steps())) {
+  while (lc.max_steps() == 0 || core_->step() < lc.max_steps()) {
     const absl::Time start = absl::Now();
+    bool stop = should_stop();
+    if (collective_ && collective_->world_size() > 1) {
+      // A stop request on any rank stops every rank before the same step, so none is left
+      // waiting in an all-reduce and all checkpoints hold the same step.
+      at::Tensor flag = at::full({1}, stop ? 1.0 : 0.0, at::kFloat);
+      if (Error e = collective_->AllReduceSum(flag)) {
+        status = absl::UnavailableError("stop-flag all-reduce: " + *e);
+        break;
+      }
+      stop = flag.item<float>() > 0;
+    }
+    if (stop) break;
     status = Step();
     if (!status.ok()) break;
     if (absl::Now() >= next_checkpoint) {

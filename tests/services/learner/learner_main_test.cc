@@ -171,4 +171,35 @@ TEST(IvgLearnerBinary, TwoProcessesOnLoopbackEndWithIdenticalParameters) {
   std::filesystem::remove(log1);
 }
 
+TEST(IvgLearnerBinary, SigtermToOneRankStopsBothAtTheSameStep) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ivg_learner_stop_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string rendezvous =
+      "cluster.learner_rendezvous_address=127.0.0.1:" + std::to_string(FreePort());
+  const std::string log0 = dir.string() + "_r0.log", log1 = dir.string() + "_r1.log";
+  auto args = [&](int rank) {
+    return std::vector<std::string>{"--world_size=2", "--set", rendezvous,
+                                    "--rank=" + std::to_string(rank)};
+  };
+  pid_t r0 = StartLearner(dir.string(), log0, /*resume=*/false, args(0));
+  pid_t r1 = StartLearner(dir.string(), log1, /*resume=*/false, args(1));
+  ASSERT_TRUE(WaitForLog(log1, "step 1 ")) << ReadFile(log1);
+  EXPECT_EQ(TerminateAndWait(r1), 0) << ReadFile(log1);  // Only rank 1 is told to stop.
+  EXPECT_EQ(Wait(r0), 0) << ReadFile(log0);
+  std::string stopped0 = ReadFile(log0), stopped1 = ReadFile(log1);
+  auto stop_line = [](const std::string& log) {
+    const size_t at = log.find("Learner stopped at step ");
+    return at == std::string::npos ? std::string("none")
+                                   : log.substr(at, log.find(';', at) - at);
+  };
+  EXPECT_NE(stop_line(stopped0), "none") << stopped0;
+  EXPECT_EQ(stop_line(stopped0), stop_line(stopped1));
+  EXPECT_TRUE(std::filesystem::exists(dir / "checkpoint_rank0.pt"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "checkpoint_rank1.pt"));
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove(log0);
+  std::filesystem::remove(log1);
+}
+
 }  // namespace
