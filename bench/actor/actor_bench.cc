@@ -15,17 +15,23 @@
 //   LP_NUM_THREADS=1 taskset -c 0 build/bench/actor/actor_bench --sections=steps,profile
 //   taskset -c 0,1 build/bench/actor/actor_bench --sections=grpc
 //
-// --mode=publish publishes one freshly initialised parameter set from a LearnerCore to a
-// running ivg_param_server (used by bench/actor/actor_scaling.sh).
+// For bench/actor/actor_scaling.sh: --mode=publish publishes one freshly initialised
+// parameter set from a LearnerCore to a running ivg_param_server; --mode=param_server serves
+// ParameterService in this process with that set already published; --mode=actor runs the
+// real Actor class (Actor::Create + Run, as ivg_actor does) and writes its env step counter
+// to --status_file. The last two stand in for ivg_param_server and ivg_actor, whose
+// MetricsServer cannot start in a process that also loads LibTorch (bench/README.md).
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <deque>
 #include <fstream>
 #include <map>
 #include <random>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -33,14 +39,17 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/config/config_loader.h"
+#include "common/shutdown/shutdown_signal.h"
 #include "common/grpc/client_context.h"
 #include "common/grpc/server_host.h"
 #include "glog/logging.h"
 #include "proto/health.grpc.pb.h"
 #include "proto/params.grpc.pb.h"
 #include "proto/policy.grpc.pb.h"
+#include "services/actor/actor.h"
 #include "services/actor/env/mujoco_handles.h"
 #include "services/actor/env/proprio_scaling.h"
 #include "services/actor/env/sawyer_env.h"
@@ -65,6 +74,11 @@ ABSL_FLAG(int, fetch_calls, 60, "Full parameter fetches.");
 ABSL_FLAG(std::string, config, "", "publish mode: experiment config (empty = paper defaults).");
 ABSL_FLAG(std::string, param_server, "", "publish mode: host:port of ivg_param_server.");
 ABSL_FLAG(int64_t, version, 1, "publish mode: version to publish.");
+ABSL_FLAG(std::string, port_file, "", "param_server mode: write the gRPC port here.");
+ABSL_FLAG(int, actor_id, 0, "actor mode: the actor's id.");
+ABSL_FLAG(std::string, status_file, "",
+          "actor mode: rewritten every 0.2 s with 'env_steps steps_per_second_of_last_episode' "
+          "(the latter excludes the parameter fetch and the episode insert).");
 
 namespace ivg::bench {
 namespace {
@@ -201,7 +215,11 @@ at::Tensor ImageTensor(const env::Observation& o, const learner::ModelOptions& m
 at::Tensor ProprioTensor(const env::Observation& o) {
   at::Tensor t = at::empty({1, static_cast<int64_t>(o.proprio.size())}, at::kFloat);
   for (size_t i = 0; i < o.proprio.size(); ++i) {
-    t.data_ptr<float>()[i] = env::ScaleProprio(i, o.proprio[i]);
+    // The runner's default scaling: the fixed bounds of proprio_scaling.h to [-1, 1], clipped.
+    const float scaled = 2.0f * (o.proprio[i] - env::kProprioLow[i]) /
+                             (env::kProprioHigh[i] - env::kProprioLow[i]) -
+                         1.0f;
+    t.data_ptr<float>()[i] = std::clamp(scaled, -1.0f, 1.0f);
   }
   return t;
 }
@@ -579,8 +597,96 @@ void GrpcSection(env::SawyerEnv& environment, std::vector<Profile>& profiles) {
   }
 }
 
+std::vector<std::string>& Overrides() {
+  static std::vector<std::string> overrides;
+  return overrides;
+}
+
+// ParameterService (no policy service) on 127.0.0.1:0 with version 1 of a fresh LearnerCore
+// published through it; serves until SIGINT/SIGTERM.
+int ServeParameters() {
+  auto config = LoadExperimentConfig(absl::GetFlag(FLAGS_config), Overrides());
+  CHECK(config.ok()) << config.status();
+  InstallShutdownSignalHandlers();
+  metrics::MetricRegistry registry;
+  auto store = param_server::ParameterStore::Create("");
+  CHECK(store.ok()) << store.status();
+  param_server::ParameterServiceImpl service(store->get(), config->cluster().publish_token(),
+                                             &registry);
+  GrpcServerOptions options;
+  options.max_message_bytes = config->cluster().max_message_bytes();
+  auto host = GrpcServerHost::Create(options, {&service});
+  CHECK(host.ok()) << host.status();
+  auto options_core = learner::CoreOptionsFromConfig(*config);
+  CHECK(options_core.ok()) << options_core.status();
+  auto core = learner::LearnerCore::Create(*options_core);
+  CHECK(core.ok()) << core.error();
+  auto request = learner::MakePublishRequest(*core.value(), 1, false);
+  CHECK(request.ok()) << request.status();
+  request->set_token(config->cluster().publish_token());
+  auto stub = ParameterService::NewStub(
+      MakeChannel((*host)->address(), config->cluster().max_message_bytes()));
+  PublishResponse response;
+  auto context = MakeClientContext(absl::Seconds(30));
+  const grpc::Status status = stub->Publish(context.get(), *request, &response);
+  CHECK(status.ok()) << status.error_message();
+  {
+    std::ofstream out(absl::GetFlag(FLAGS_port_file) + ".tmp");
+    out << (*host)->port() << "\n";
+  }
+  std::rename((absl::GetFlag(FLAGS_port_file) + ".tmp").c_str(),
+              absl::GetFlag(FLAGS_port_file).c_str());
+  std::printf("parameter service on %s, version 1 published (%zu B)\n",
+              (*host)->address().c_str(), request->ByteSizeLong());
+  std::fflush(stdout);
+  // Finite slices: WaitForShutdown() with its default infinite timeout polls with a zero
+  // timeout (int64 overflow of the slice), spinning a core (bench/README.md).
+  while (!WaitForShutdown(absl::Seconds(1))) {
+  }
+  (*host)->Stop(absl::Seconds(2));
+  return 0;
+}
+
+// The real Actor class, as ivg_actor runs it, minus the /metrics endpoint: the env step
+// counter goes to --status_file instead.
+int RunActor() {
+  auto config = LoadExperimentConfig(absl::GetFlag(FLAGS_config), Overrides());
+  CHECK(config.ok()) << config.status();
+  InstallShutdownSignalHandlers();
+  env::InstallMujocoHandlers();
+  metrics::MetricRegistry registry;
+  const int id = absl::GetFlag(FLAGS_actor_id);
+  auto actor = actor::Actor::Create(*config, id, &registry);
+  CHECK(actor.ok()) << actor.status();
+  metrics::Counter* steps =
+      registry.AddCounter("ivg_actor_env_steps_total", "Environment control steps.", {"actor"})
+          .WithLabels({absl::StrCat(id)});
+  metrics::Gauge* episode_rate =
+      registry
+          .AddGauge("ivg_actor_env_steps_per_second",
+                    "Control steps per second over the last episode.", {"actor"})
+          .WithLabels({absl::StrCat(id)});
+  std::atomic<bool> done{false};
+  const std::string path = absl::GetFlag(FLAGS_status_file);
+  std::thread reporter([&] {
+    while (!done.load()) {
+      {
+        std::ofstream out(path + ".tmp");
+        out << static_cast<int64_t>(steps->Value()) << " " << episode_rate->Value() << "\n";
+      }
+      std::rename((path + ".tmp").c_str(), path.c_str());
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  });
+  const absl::Status status = (*actor)->Run([] { return ShutdownRequested(); });
+  done = true;
+  reporter.join();
+  CHECK(status.ok()) << status;
+  return 0;
+}
+
 int Publish() {
-  auto config = LoadExperimentConfig(absl::GetFlag(FLAGS_config), {});
+  auto config = LoadExperimentConfig(absl::GetFlag(FLAGS_config), Overrides());
   CHECK(config.ok()) << config.status();
   auto options = learner::CoreOptionsFromConfig(*config);
   CHECK(options.ok()) << options.status();
@@ -635,7 +741,10 @@ int Run() {
 }  // namespace ivg::bench
 
 int main(int argc, char** argv) {
+  ivg::bench::Overrides() = ivg::ExtractConfigOverrides(&argc, argv);
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_mode) == "publish") return ivg::bench::Publish();
+  if (absl::GetFlag(FLAGS_mode) == "param_server") return ivg::bench::ServeParameters();
+  if (absl::GetFlag(FLAGS_mode) == "actor") return ivg::bench::RunActor();
   return ivg::bench::Run();
 }
