@@ -1,9 +1,30 @@
 #include "common/metrics/metrics_server.h"
 
+#include <dlfcn.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstddef>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "civetweb.h"
+
+// A floor under requested thread stack sizes, in the same object file as MetricsServer so
+// every process that serves /metrics links it.
+//
+// Why: Debian's civetweb creates its threads with a fixed 100 KB stack (compile-time
+// USE_STACK_SIZE). glibc refuses (EINVAL) a stack smaller than the process's static TLS plus
+// a guard page, and LibTorch with OpenBLAS (OpenMP) and glog alone need more than that, so
+// mg_start fails in every process that links LibTorch (learner, actor, parameter server).
+// Defining pthread_attr_setstacksize in the executable interposes the libc symbol for the
+// shared libraries; it forwards to libc with at least 2 MiB. Larger requests are unchanged.
+extern "C" int pthread_attr_setstacksize(pthread_attr_t* attr, size_t size) noexcept {
+  using Fn = int (*)(pthread_attr_t*, size_t);
+  static const Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "pthread_attr_setstacksize"));
+  constexpr size_t kFloor = size_t{2} << 20;
+  return real(attr, std::max(size, kFloor));
+}
 
 namespace ivg::metrics {
 

@@ -32,6 +32,7 @@ TORCH_MODULE(ActorNetworks);
 
 struct PolicyRunner::Impl {
   learner::ModelOptions model;
+  learner::ProprioBounds proprio_bounds;
   int history = 3;
   mutable absl::Mutex mutex;
   ActorNetworks networks ABSL_GUARDED_BY(mutex){nullptr};
@@ -43,6 +44,7 @@ absl::StatusOr<std::unique_ptr<PolicyRunner>> PolicyRunner::Create(const Experim
   IVG_ASSIGN_OR_RETURN(learner::CoreOptions core, learner::CoreOptionsFromConfig(config));
   auto impl = std::make_unique<Impl>();
   impl->model = core.model;
+  impl->proprio_bounds = learner::ProprioBoundsFromConfig(config);
   impl->history = config.learner().burn_in();
   if (threads > 0) torch::set_num_threads(threads);
   try {
@@ -128,7 +130,10 @@ absl::StatusOr<PolicyOutput> PolicyRunner::Act(absl::Span<const FrameView> histo
         return absl::InvalidArgumentError(
             absl::StrCat("frame ", t, " proprio[", i, "] is not finite"));
       }
-      row[i] = env::ScaleProprio(static_cast<size_t>(i), frame.proprio[i]);
+      const learner::ProprioBounds& bounds = impl_->proprio_bounds;
+      row[i] = bounds.low.empty() ? frame.proprio[i]
+                                  : env::ScaleToUnitRange(frame.proprio[i], bounds.low[i],
+                                                          bounds.high[i]);
     }
     std::memcpy(images.data_ptr<uint8_t>() + t * image_bytes, frame.image.data(), image_bytes);
   }

@@ -160,7 +160,7 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
         "--data=replay"};
     // Learners always resume from the run's checkpoint when there is one: a restarted
     // learner continues where it stopped, and so does a second launch on the same run dir.
-    argv.push_back("--resume");
+    argv.push_back("--resume_if_present");
     add(absl::StrCat("learner-", rank), "learner", kStageLearner, metrics, std::move(argv));
   }
   for (int actor = 0; actor < plan.config.actor().num_actors(); ++actor) {

@@ -103,7 +103,7 @@ absl::StatusOr<ExperimentConfig> ResolveConfig(const std::vector<std::string>& f
   if (absl::GetFlag(FLAGS_shards) >= 0) overrides.push_back(absl::StrCat("cluster.num_replay_shards=", absl::GetFlag(FLAGS_shards)));
   if (absl::GetFlag(FLAGS_learners) >= 0) overrides.push_back(absl::StrCat("learner.num_learners=", absl::GetFlag(FLAGS_learners)));
   if (!absl::GetFlag(FLAGS_transfer_from).empty()) {
-    overrides.push_back(absl::StrCat("learner.transfer_from_checkpoint=", absl::GetFlag(FLAGS_transfer_from), "/checkpoints/latest"));
+    overrides.push_back(absl::StrCat("learner.transfer_from_checkpoint=", absl::GetFlag(FLAGS_transfer_from), "/checkpoint_rank0.pt"));
   }
   overrides.insert(overrides.end(), flag_overrides.begin(), flag_overrides.end());
   for (const std::string& assignment : overrides) {

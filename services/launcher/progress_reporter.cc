@@ -163,11 +163,12 @@ void ProgressReporter::AppendCsv(const ProgressRow& row) {
   csv << "\n";
 }
 
-void ProgressReporter::DrawLearningCurve() const {
-  if (task_names_.empty()) return;
+void ProgressReporter::DrawLearningCurve() {
+  // gnuplot needs a data row with returns to set its axes.
+  if (task_names_.empty() || ++reports_ < 3) return;
   // gnuplot (Debian gnuplot-nox) draws mean return per task against environment steps.
   std::string plot = absl::StrCat(
-      "set terminal png size 900,500; set output '", run_dir_, "/learning_curve.png'; ",
+      "set terminal png size 900,500 noenhanced; set output '", run_dir_, "/learning_curve.png'; ",
       "set datafile separator ','; set key autotitle columnhead left top; ",
       "set xlabel 'environment steps'; set ylabel 'mean episode return'; set grid; plot ");
   for (size_t i = 0; i < task_names_.size(); ++i) {

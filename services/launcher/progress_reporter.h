@@ -66,13 +66,14 @@ class ProgressReporter {
 
  private:
   void AppendCsv(const ProgressRow& row);
-  void DrawLearningCurve() const;
+  void DrawLearningCurve();
 
   const std::vector<MetricsEndpoint> endpoints_;
   const std::string run_dir_;
   const absl::Time start_;
   ClusterTotals previous_;
   const std::vector<std::string> task_names_;
+  int reports_ = 0;
 };
 
 }  // namespace ivg::launcher

@@ -29,7 +29,8 @@ absl::StatusOr<Batch> BatchFromProto(const SequenceBatch& proto,
       }
       at::Tensor low = at::tensor(proprio_low, at::kDouble).to(at::kFloat);
       at::Tensor high = at::tensor(proprio_high, at::kDouble).to(at::kFloat);
-      batch.proprio = 2.0 * (batch.proprio - low) / (high - low) - 1.0;
+      // Values outside the bounds are clipped, exactly as the actors' inference does.
+      batch.proprio = (2.0 * (batch.proprio - low) / (high - low) - 1.0).clamp(-1.0, 1.0);
     }
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("converting a sampled batch: ", e.what()));

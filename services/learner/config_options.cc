@@ -1,5 +1,7 @@
 #include "services/learner/config_options.h"
 
+#include "services/actor/env/proprio_scaling.h"
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -87,6 +89,19 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
   o.seed = l.seed();
   o.use_cuda_if_available = l.use_cuda_if_available();
   return o;
+}
+
+ProprioBounds ProprioBoundsFromConfig(const ExperimentConfig& config) {
+  const ModelConfig& m = config.model();
+  ProprioBounds bounds;
+  if (m.proprio_low_size() > 0) {
+    bounds.low.assign(m.proprio_low().begin(), m.proprio_low().end());
+    bounds.high.assign(m.proprio_high().begin(), m.proprio_high().end());
+  } else if (m.proprio_size() == static_cast<int>(env::kProprioDims)) {
+    bounds.low.assign(env::kProprioLow.begin(), env::kProprioLow.end());
+    bounds.high.assign(env::kProprioHigh.begin(), env::kProprioHigh.end());
+  }
+  return bounds;
 }
 
 }  // namespace ivg::learner

@@ -1,5 +1,6 @@
 #include "services/learner/learner.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 #include <utility>
@@ -7,8 +8,10 @@
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/config/config_loader.h"
 #include "common/status/status_macros.h"
 #include "glog/logging.h"
@@ -90,9 +93,9 @@ Learner::Learner(LearnerOptions options, std::unique_ptr<SequenceSource> source,
       core_(std::move(core)) {
   metrics_ = std::make_unique<LearnerMetrics>(
       options_.registry ? *options_.registry : metrics::DefaultRegistry());
-  const ModelConfig& m = options_.config.model();
-  proprio_low_.assign(m.proprio_low().begin(), m.proprio_low().end());
-  proprio_high_.assign(m.proprio_high().begin(), m.proprio_high().end());
+  ProprioBounds bounds = ProprioBoundsFromConfig(options_.config);
+  proprio_low_ = std::move(bounds.low);
+  proprio_high_ = std::move(bounds.high);
   rank_ = collective_ ? collective_->rank() : 0;
 }
 
@@ -120,7 +123,9 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(LearnerOptions options,
                                                std::move(collective), publisher,
                                                core.consume()));
   const std::string path = learner->checkpoint_path();
-  if (learner->options_.resume) {
+  const bool resume = learner->options_.resume ||
+                      (learner->options_.resume_if_present && std::filesystem::exists(path));
+  if (resume) {
     if (!std::filesystem::exists(path)) {
       return absl::NotFoundError(absl::StrCat("--resume: no checkpoint at ", path));
     }
@@ -172,7 +177,22 @@ absl::Status Learner::SaveCheckpoint() {
 absl::Status Learner::Step() {
   const LearnerConfig& lc = options_.config.learner();
   const absl::Time start = absl::Now();
-  IVG_ASSIGN_OR_RETURN(SequenceBatch proto, source_->Sample(lc.batch_size_per_learner()));
+  // An empty or rate-limited table (at start-up, before the actors' first episodes) and a
+  // replay outage are waited out here, before any collective call, so both ranks stay in
+  // step; only a stop request ends the wait.
+  absl::StatusOr<SequenceBatch> sampled_or = source_->Sample(lc.batch_size_per_learner());
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (!sampled_or.ok() &&
+         (absl::IsUnavailable(sampled_or.status()) ||
+          absl::IsDeadlineExceeded(sampled_or.status()) ||
+          absl::IsCancelled(sampled_or.status())) &&
+         !should_stop_()) {
+    LOG_EVERY_N(WARNING, 10) << "waiting for replay data: " << sampled_or.status();
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(5));
+    sampled_or = source_->Sample(lc.batch_size_per_learner());
+  }
+  IVG_ASSIGN_OR_RETURN(SequenceBatch proto, std::move(sampled_or));
   IVG_ASSIGN_OR_RETURN(Batch batch, BatchFromProto(proto, proprio_low_, proprio_high_));
   const absl::Time sampled = absl::Now();
   metrics_->sample_latency->Observe(absl::ToDoubleSeconds(sampled - start));
@@ -219,17 +239,18 @@ absl::Status Learner::Step() {
   }
   last_step_end_ = end;
 
-  if (stats.applied && publisher_ != nullptr && rank_ == 0 &&
-      core_->step() % lc.publish_every_steps() == 0) {
-    auto request = MakePublishRequest(*core_, core_->step(), /*include_model=*/false);
-    absl::Status published = request.ok() ? publisher_->Publish(*request) : request.status();
-    if (!published.ok()) {
-      metrics_->publish_failures->Increment();
-      LOG(WARNING) << "Publishing parameters at step " << core_->step()
-                   << " failed: " << published;
-    }
-  }
+  if (stats.applied && core_->step() % lc.publish_every_steps() == 0) PublishParameters();
   return absl::OkStatus();
+}
+
+void Learner::PublishParameters() {
+  if (publisher_ == nullptr || rank_ != 0) return;
+  auto request = MakePublishRequest(*core_, core_->step(), /*include_model=*/false);
+  absl::Status published = request.ok() ? publisher_->Publish(*request) : request.status();
+  if (!published.ok()) {
+    metrics_->publish_failures->Increment();
+    LOG(WARNING) << "Publishing parameters at step " << core_->step() << " failed: " << published;
+  }
 }
 
 absl::Status Learner::Run(const std::function<bool()>& should_stop) {
@@ -238,6 +259,10 @@ absl::Status Learner::Run(const std::function<bool()>& should_stop) {
   absl::Time next_checkpoint =
       minutes > 0 ? absl::Now() + absl::Seconds(minutes * 60) : absl::InfiniteFuture();
   absl::Status status = absl::OkStatus();
+  should_stop_ = should_stop;
+  // Actors wait for a first parameter set; their episodes are what the first update trains
+  // on, so the initial (or resumed) parameters go out before any sampling.
+  PublishParameters();
   while (lc.max_steps() == 0 || core_->step() < lc.max_steps()) {
     const absl::Time start = absl::Now();
     bool stop = should_stop();

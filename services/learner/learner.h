@@ -32,6 +32,9 @@ struct LearnerOptions {
   std::string run_dir;
   // Continue from this rank's checkpoint in run_dir (it must exist).
   bool resume = false;
+  // Resume when this rank's checkpoint exists, else start fresh (the local launcher passes
+  // this so a first start and a restart after a crash use the same command line).
+  bool resume_if_present = false;
   // Metrics go here; null = the process's default registry.
   metrics::MetricRegistry* registry = nullptr;
 };
@@ -55,6 +58,9 @@ class Learner {
   absl::Status Run(const std::function<bool()>& should_stop);
   // Writes this rank's checkpoint atomically.
   absl::Status SaveCheckpoint();
+  // Rank 0 sends encoder + policy to the parameter server (version = learner step). Failures
+  // are logged and counted; training goes on.
+  void PublishParameters();
 
   int64_t step() const;
   std::string checkpoint_path() const;
@@ -74,6 +80,8 @@ class Learner {
   std::vector<double> proprio_low_, proprio_high_;
   int rank_ = 0;
   absl::Time last_step_end_ = absl::InfinitePast();
+  // Set by Run(): sampling waits through replay outages and empty tables until it says stop.
+  std::function<bool()> should_stop_ = [] { return false; };
 };
 
 }  // namespace ivg::learner

@@ -29,6 +29,8 @@ ABSL_FLAG(int, rank, 0, "This learner's rank.");
 ABSL_FLAG(int, world_size, 0, "Number of learners; 0 = learner.num_learners.");
 ABSL_FLAG(std::string, run_dir, "", "Run directory; empty = cluster.run_dir.");
 ABSL_FLAG(bool, resume, false, "Continue from this rank's checkpoint in the run directory.");
+ABSL_FLAG(bool, resume_if_present, false,
+          "Continue from this rank's checkpoint when it exists, else start fresh.");
 ABSL_FLAG(int, metrics_port, -1,
           "Port of /metrics; -1 = cluster.metrics_base_port + 10 + rank; 0 = any free port.");
 ABSL_FLAG(std::string, data, "replay",
@@ -36,6 +38,7 @@ ABSL_FLAG(std::string, data, "replay",
           "episodes (smoke runs, benchmarks).");
 ABSL_FLAG(int, synthetic_episodes, 16, "Episodes in the synthetic buffer.");
 ABSL_FLAG(bool, publish, true, "Rank 0 publishes parameters to cluster.param_server_address.");
+ABSL_FLAG(std::string, logdir, "", "Also write logs here (glog files).");
 
 namespace ivg::learner {
 namespace {
@@ -43,7 +46,7 @@ namespace {
 int Main(int argc, char** argv) {
   std::vector<std::string> overrides = ExtractConfigOverrides(&argc, argv);
   absl::ParseCommandLine(argc, argv);
-  InitLogging(argv[0]);
+  InitLogging(argv[0], absl::GetFlag(FLAGS_logdir));
   // Before anything slow: a SIGTERM during start-up must not kill the process unsaved.
   InstallShutdownSignalHandlers();
   auto config = LoadExperimentConfig(absl::GetFlag(FLAGS_config), overrides);
@@ -142,6 +145,7 @@ int Main(int argc, char** argv) {
   options.config = *config;
   options.run_dir = run_dir;
   options.resume = absl::GetFlag(FLAGS_resume);
+  options.resume_if_present = absl::GetFlag(FLAGS_resume_if_present);
   options.registry = &registry;
   auto learner = Learner::Create(std::move(options), std::move(source), std::move(collective),
                                  publisher.get());

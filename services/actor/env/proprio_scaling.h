@@ -1,6 +1,8 @@
 // Fixed per-dimension bounds of the 17 proprioception features and their scaling to [-1, 1]
-// (ALGORITHM.md, "Pre-processing"). Header-only and free of MuJoCo, so the learner process,
-// the actors and the policy service all scale identically: the replay stores raw units.
+// (ALGORITHM.md, "Pre-processing"). Header-only and free of MuJoCo: the learner process
+// (services/learner/config_options.h, ProprioBoundsFromConfig), the actors and the policy
+// service all scale with these bounds unless model.proprio_low/high override them; the
+// replay stores raw units.
 #ifndef IVG_SERVICES_ACTOR_ENV_PROPRIO_SCALING_H_
 #define IVG_SERVICES_ACTOR_ENV_PROPRIO_SCALING_H_
 
@@ -24,19 +26,16 @@ inline constexpr std::array<float, kProprioDims> kProprioHigh = {
     3.0f,    3.0f,    3.0f,    3.0f,    3.0f,    3.0f,    3.0f,
     0.0425f, 0.2f,    1.0f};
 
-// Maps dimension i from [low_i, high_i] to [-1, 1], clipping values outside the bounds.
-inline float ScaleProprio(std::size_t i, float raw) {
-  const float scaled = 2.0f * (raw - kProprioLow[i]) / (kProprioHigh[i] - kProprioLow[i]) - 1.0f;
+// Maps `raw` from [low, high] to [-1, 1], clipping values outside the bounds (the learner's
+// batch conversion computes the same on tensors).
+inline float ScaleToUnitRange(float raw, double low, double high) {
+  const float scaled = static_cast<float>(2.0 * (raw - low) / (high - low) - 1.0);
   return std::clamp(scaled, -1.0f, 1.0f);
 }
 
-// Scales `count` consecutive 17-float rows in place.
-inline void ScaleProprioRows(float* values, std::size_t count) {
-  for (std::size_t row = 0; row < count; ++row) {
-    for (std::size_t i = 0; i < kProprioDims; ++i) {
-      values[row * kProprioDims + i] = ScaleProprio(i, values[row * kProprioDims + i]);
-    }
-  }
+// Dimension i scaled with the fixed bounds above.
+inline float ScaleProprio(std::size_t i, float raw) {
+  return ScaleToUnitRange(raw, kProprioLow[i], kProprioHigh[i]);
 }
 
 }  // namespace ivg::env
