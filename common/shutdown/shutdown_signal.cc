@@ -64,8 +64,11 @@ bool WaitForShutdown(absl::Duration timeout) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) break;
     // Poll in slices so a flag set without a pipe write (none today) is still seen.
-    const int slice_ms = static_cast<int>(
-        std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 200));
+    // Compare durations before converting: an infinite `left` converts to INT64_MAX, and
+    // adding to it would overflow into a zero timeout (a busy loop).
+    const int slice_ms = left >= absl::Milliseconds(200)
+                             ? 200
+                             : static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
     pollfd fd = {wake_pipe[0], POLLIN, 0};
     poll(&fd, 1, slice_ms);
   }

@@ -1,8 +1,10 @@
 #include "common/shutdown/shutdown_signal.h"
 
 #include <csignal>
+#include <ctime>
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace ivg {
@@ -17,6 +19,22 @@ TEST(ShutdownSignal, SigtermSetsTheFlagAndWakesWaiters) {
   EXPECT_TRUE(WaitForShutdown(absl::Seconds(30)));
   sender.join();
   EXPECT_TRUE(ShutdownRequested());
+  ResetShutdownForTesting();
+}
+
+TEST(ShutdownSignal, WaitingWithoutATimeoutSleepsInsteadOfSpinning) {
+  ResetShutdownForTesting();
+  InstallShutdownSignalHandlers();
+  std::thread sender([] {
+    absl::SleepFor(absl::Milliseconds(600));
+    RequestShutdown();
+  });
+  const std::clock_t cpu_before = std::clock();
+  EXPECT_TRUE(WaitForShutdown());  // Infinite timeout.
+  const double cpu_seconds = static_cast<double>(std::clock() - cpu_before) / CLOCKS_PER_SEC;
+  sender.join();
+  // A busy loop burns the whole 0.6 s of waiting as CPU time; sleeping waits burn almost none.
+  EXPECT_LT(cpu_seconds, 0.3);
   ResetShutdownForTesting();
 }
 
