@@ -215,22 +215,18 @@ absl::Status Actor::RunEpisode() {
   const int image_size = config_.env().image_size();
   episode.set_image_height(image_size);
   episode.set_image_width(image_size);
-  const int history = policy_->history_length();
-  std::deque<env::Observation> window;
+  policy_->StartEpisode();
   double episode_return = 0;
   const int64_t clipped_before = env_->clipped_action_count();
   const absl::Time start = absl::Now();
   while (true) {
-    window.push_back(step.observation);
-    if (static_cast<int>(window.size()) > history) window.pop_front();
-    std::vector<FrameView> frames;
-    frames.reserve(window.size());
-    for (const env::Observation& observation : window) {
-      frames.push_back({observation.pixels, observation.proprio});
-    }
+    // Each frame's CNN features are computed once; the LSTM re-runs over the last H frames
+    // from a fresh state (ALGORITHM.md, "Actors").
     const absl::Time inference_start = absl::Now();
-    IVG_ASSIGN_OR_RETURN(PolicyOutput output,
-                         policy_->Act(frames, task_index, /*deterministic=*/false, rng_()));
+    IVG_ASSIGN_OR_RETURN(
+        PolicyOutput output,
+        policy_->ActOnNewestFrame({step.observation.pixels, step.observation.proprio}, task_index,
+                                  /*deterministic=*/false, rng_()));
     inference_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - inference_start));
 
     Step* record = episode.add_steps();

@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -37,6 +39,18 @@ struct PolicyRunner::Impl {
   mutable absl::Mutex mutex;
   ActorNetworks networks ABSL_GUARDED_BY(mutex){nullptr};
   int64_t version ABSL_GUARDED_BY(mutex) = -1;
+  // Per-frame features of the current episode's last H frames (ActOnNewestFrame only).
+  std::deque<at::Tensor> feature_window;
+
+  // Checks the frames and packs them as [1, T, C, S, S] float in [0, 1] and [1, T, P] scaled
+  // proprioception.
+  absl::StatusOr<std::pair<at::Tensor, at::Tensor>> PackFrames(
+      absl::Span<const FrameView> frames) const;
+  absl::Status CheckTask(int task_id) const;
+  // Policy head on the LSTM's latest latent over `features` [1, T, F].
+  absl::StatusOr<PolicyOutput> ActOnFeatures(const at::Tensor& features, int task_id,
+                                             bool deterministic, uint64_t seed) const
+      ABSL_SHARED_LOCKS_REQUIRED(mutex);
 };
 
 absl::StatusOr<std::unique_ptr<PolicyRunner>> PolicyRunner::Create(const ExperimentConfig& config,
@@ -64,7 +78,7 @@ int PolicyRunner::history_length() const { return impl_->history; }
 int PolicyRunner::image_size() const { return impl_->model.image_size; }
 
 int64_t PolicyRunner::version() const {
-  absl::MutexLock lock(&impl_->mutex);
+  absl::ReaderMutexLock lock(&impl_->mutex);
   return impl_->version;
 }
 
@@ -95,25 +109,24 @@ absl::Status PolicyRunner::Load(const NamedTensors& actor_params, int64_t versio
   return absl::OkStatus();
 }
 
-absl::StatusOr<PolicyOutput> PolicyRunner::Act(absl::Span<const FrameView> history, int task_id,
-                                               bool deterministic, uint64_t seed) const {
-  const learner::ModelOptions& model = impl_->model;
-  const int frames = static_cast<int>(history.size());
-  if (frames < 1 || frames > impl_->history) {
-    return absl::InvalidArgumentError(absl::StrCat("history has ", frames,
-                                                   " frames; expected 1 to ", impl_->history));
-  }
+absl::Status PolicyRunner::Impl::CheckTask(int task_id) const {
   if (task_id < 0 || task_id >= model.num_tasks) {
     return absl::InvalidArgumentError(
         absl::StrCat("task id ", task_id, " is outside [0, ", model.num_tasks, ")"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::pair<at::Tensor, at::Tensor>> PolicyRunner::Impl::PackFrames(
+    absl::Span<const FrameView> frames) const {
+  const int count = static_cast<int>(frames.size());
   const size_t image_bytes =
       static_cast<size_t>(model.image_channels) * model.image_size * model.image_size;
-  at::Tensor images = at::empty({1, frames, model.image_channels, model.image_size, model.image_size},
-                                at::kByte);
-  at::Tensor proprio = at::empty({1, frames, model.proprio_size}, at::kFloat);
-  for (int t = 0; t < frames; ++t) {
-    const FrameView& frame = history[t];
+  at::Tensor images =
+      at::empty({1, count, model.image_channels, model.image_size, model.image_size}, at::kByte);
+  at::Tensor proprio = at::empty({1, count, model.proprio_size}, at::kFloat);
+  for (int t = 0; t < count; ++t) {
+    const FrameView& frame = frames[t];
     if (frame.image.size() != image_bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
           "frame ", t, " image has ", frame.image.size(), " bytes; expected ", image_bytes, " (",
@@ -130,40 +143,84 @@ absl::StatusOr<PolicyOutput> PolicyRunner::Act(absl::Span<const FrameView> histo
         return absl::InvalidArgumentError(
             absl::StrCat("frame ", t, " proprio[", i, "] is not finite"));
       }
-      const learner::ProprioBounds& bounds = impl_->proprio_bounds;
-      row[i] = bounds.low.empty() ? frame.proprio[i]
-                                  : env::ScaleToUnitRange(frame.proprio[i], bounds.low[i],
-                                                          bounds.high[i]);
+      row[i] = proprio_bounds.low.empty()
+                   ? frame.proprio[i]
+                   : env::ScaleToUnitRange(frame.proprio[i], proprio_bounds.low[i],
+                                           proprio_bounds.high[i]);
     }
     std::memcpy(images.data_ptr<uint8_t>() + t * image_bytes, frame.image.data(), image_bytes);
   }
+  return std::make_pair(images.to(at::kFloat) / 255.0, proprio);
+}
+
+absl::StatusOr<PolicyOutput> PolicyRunner::Impl::ActOnFeatures(const at::Tensor& features,
+                                                               int task_id, bool deterministic,
+                                                               uint64_t seed) const {
+  // Forward passes do not modify the modules; the holder copy (shared ownership) only
+  // provides the non-const access LibTorch's forward() signatures ask for.
+  ActorNetworks modules = networks;
+  // A fresh LSTM state over the window; the latent is the output at the newest frame.
+  const at::Tensor latents = modules->encoder->Integrate(features);
+  const at::Tensor h = latents.select(1, latents.size(1) - 1);
+  const at::Tensor task =
+      at::one_hot(at::full({1}, task_id, at::kLong), model.num_tasks).to(h.scalar_type());
+  auto [mean, log_std] = modules->policy->forward(h, task);
+  at::Tensor action = mean;
+  if (!deterministic) {
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const at::Tensor noise = at::normal(0.0, 1.0, mean.sizes(), generator);
+    action = mean + noise * log_std.exp();
+  }
+  const at::Tensor log_prob = learner::GaussianLogProb(action, mean, log_std);
+  auto copy = [](const at::Tensor& t) {
+    const at::Tensor flat = t.reshape({-1}).to(at::kFloat).contiguous();
+    return std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+  };
+  PolicyOutput output;
+  output.action = copy(action);
+  output.mean = copy(mean);
+  output.log_std = copy(log_std);
+  output.log_prob = log_prob.item<float>();
+  return output;
+}
+
+absl::StatusOr<PolicyOutput> PolicyRunner::Act(absl::Span<const FrameView> history, int task_id,
+                                               bool deterministic, uint64_t seed) const {
+  const int frames = static_cast<int>(history.size());
+  if (frames < 1 || frames > impl_->history) {
+    return absl::InvalidArgumentError(absl::StrCat("history has ", frames,
+                                                   " frames; expected 1 to ", impl_->history));
+  }
+  IVG_RETURN_IF_ERROR(impl_->CheckTask(task_id));
+  IVG_ASSIGN_OR_RETURN(auto packed, impl_->PackFrames(history));
   torch::NoGradGuard no_grad;
-  absl::MutexLock lock(&impl_->mutex);
+  // Readers run concurrently; only Load takes the lock exclusively.
+  absl::ReaderMutexLock lock(&impl_->mutex);
   try {
-    const at::Tensor pixels = images.to(at::kFloat) / 255.0;
-    // A fresh LSTM state over the window; the latent is the output at the newest frame.
-    const at::Tensor latents = impl_->networks->encoder->forward(pixels, proprio);
-    const at::Tensor h = latents.select(1, frames - 1);
-    const at::Tensor task = at::one_hot(at::full({1}, task_id, at::kLong), model.num_tasks)
-                                .to(h.scalar_type());
-    auto [mean, log_std] = impl_->networks->policy->forward(h, task);
-    at::Tensor action = mean;
-    if (!deterministic) {
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-      const at::Tensor noise = at::normal(0.0, 1.0, mean.sizes(), generator);
-      action = mean + noise * log_std.exp();
+    const at::Tensor features = impl_->networks->encoder->EncodeFrames(packed.first, packed.second);
+    return impl_->ActOnFeatures(features, task_id, deterministic, seed);
+  } catch (const std::exception& error) {
+    return absl::InternalError(absl::StrCat("policy inference failed: ", error.what()));
+  }
+}
+
+void PolicyRunner::StartEpisode() { impl_->feature_window.clear(); }
+
+absl::StatusOr<PolicyOutput> PolicyRunner::ActOnNewestFrame(const FrameView& frame, int task_id,
+                                                            bool deterministic, uint64_t seed) {
+  IVG_RETURN_IF_ERROR(impl_->CheckTask(task_id));
+  IVG_ASSIGN_OR_RETURN(auto packed, impl_->PackFrames(absl::MakeConstSpan(&frame, 1)));
+  torch::NoGradGuard no_grad;
+  absl::ReaderMutexLock lock(&impl_->mutex);
+  try {
+    impl_->feature_window.push_back(
+        impl_->networks->encoder->EncodeFrames(packed.first, packed.second));
+    while (static_cast<int>(impl_->feature_window.size()) > impl_->history) {
+      impl_->feature_window.pop_front();
     }
-    const at::Tensor log_prob = learner::GaussianLogProb(action, mean, log_std);
-    PolicyOutput output;
-    auto copy = [](const at::Tensor& t) {
-      const at::Tensor flat = t.reshape({-1}).to(at::kFloat).contiguous();
-      return std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
-    };
-    output.action = copy(action);
-    output.mean = copy(mean);
-    output.log_std = copy(log_std);
-    output.log_prob = log_prob.item<float>();
-    return output;
+    const at::Tensor features = at::cat(
+        std::vector<at::Tensor>(impl_->feature_window.begin(), impl_->feature_window.end()), 1);
+    return impl_->ActOnFeatures(features, task_id, deterministic, seed);
   } catch (const std::exception& error) {
     return absl::InternalError(absl::StrCat("policy inference failed: ", error.what()));
   }

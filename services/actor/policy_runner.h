@@ -55,8 +55,18 @@ class PolicyRunner {
   // Acts on `history` (oldest first; 1 to H frames). `task_id` selects the one-hot task
   // input in multi-task runs. Errors name what is wrong with the input (image size, frame
   // count, non-finite proprioception, task id). `seed` seeds the noise of this call.
+  // Thread-safe (the live policy service calls it from many gRPC threads).
   absl::StatusOr<PolicyOutput> Act(absl::Span<const FrameView> history, int task_id,
                                    bool deterministic, uint64_t seed) const;
+
+  // The actor's incremental form of Act: the same result as Act on the last H frames given
+  // since StartEpisode(), but each frame's CNN features are computed once and cached, so a
+  // step encodes only the newest frame and re-runs the LSTM over the window. Not
+  // thread-safe; Load() must not be called between StartEpisode() and the episode's end
+  // (actors load new parameters only at episode starts).
+  void StartEpisode();
+  absl::StatusOr<PolicyOutput> ActOnNewestFrame(const FrameView& frame, int task_id,
+                                                bool deterministic, uint64_t seed);
 
   int history_length() const;
   int image_size() const;

@@ -61,14 +61,22 @@ EncoderImpl::EncoderImpl(const ModelOptions& o)
                                       .batch_first(true)))) {}
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor& images, const torch::Tensor& proprio) {
+  return Integrate(EncodeFrames(images, proprio));
+}
+
+torch::Tensor EncoderImpl::EncodeFrames(const torch::Tensor& images,
+                                        const torch::Tensor& proprio) {
   const int64_t b = images.size(0), t = images.size(1);
   torch::Tensor x = images.flatten(0, 1);
   x = F::elu(conv0_->forward(x));
   x = block3_->forward(block2_->forward(block1_->forward(x)));
   x = x.mean({2, 3});  // Average pooling over the remaining spatial grid.
   torch::Tensor p = proprio_mlp_->forward(proprio.flatten(0, 1));
-  torch::Tensor fused = fusion_mlp_->forward(torch::cat({x, p}, 1)).view({b, t, -1});
-  return std::get<0>(lstm_->forward(fused));
+  return fusion_mlp_->forward(torch::cat({x, p}, 1)).view({b, t, -1});
+}
+
+torch::Tensor EncoderImpl::Integrate(const torch::Tensor& features) {
+  return std::get<0>(lstm_->forward(features));
 }
 
 TransitionImpl::TransitionImpl(const ModelOptions& o)

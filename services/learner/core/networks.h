@@ -39,7 +39,13 @@ class EncoderImpl : public torch::nn::Module {
  public:
   explicit EncoderImpl(const ModelOptions& options);
   // images [B, T, C, S, S] in [0, 1], proprio [B, T, P] -> latents [B, T, latent].
+  // Equals Integrate(EncodeFrames(images, proprio)).
   torch::Tensor forward(const torch::Tensor& images, const torch::Tensor& proprio);
+  // The per-frame part (CNN, proprio MLP, fusion MLP): [B, T, ...] -> features [B, T, F].
+  // Frames are independent here, so actors cache these features across a sliding window.
+  torch::Tensor EncodeFrames(const torch::Tensor& images, const torch::Tensor& proprio);
+  // The LSTM over per-frame features from a fresh state: [B, T, F] -> latents [B, T, latent].
+  torch::Tensor Integrate(const torch::Tensor& features);
 
  private:
   torch::nn::Conv2d conv0_{nullptr};
