@@ -29,3 +29,16 @@ endfunction()
 function(ivg_protobuf_include target)
   target_include_directories(${target} BEFORE PRIVATE ${Protobuf_INCLUDE_DIRS})
 endfunction()
+
+# ivg_add_subdirectories(LEARNER_CORE <dir> DIRS <dirs...>)
+# Adds each folder in order. A learner-core-only build (IVG_LEARNER_CORE_ONLY, for GPU
+# machines without gRPC, MuJoCo or Redis) adds only the LEARNER_CORE folder, if any.
+function(ivg_add_subdirectories)
+  cmake_parse_arguments(ARG "" "LEARNER_CORE" "DIRS" ${ARGN})
+  foreach(dir ${ARG_DIRS})
+    if(IVG_LEARNER_CORE_ONLY AND NOT dir STREQUAL "${ARG_LEARNER_CORE}")
+      continue()
+    endif()
+    add_subdirectory(${dir})
+  endforeach()
+endfunction()
