@@ -1,4 +1,4 @@
-#include "services/actor/env/png_writer.h"
+#include "common/image/png_writer.h"
 
 #include <png.h>
 
@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace ivg::env {
+namespace ivg::image {
 
 absl::Status WritePng(const std::string& path, int width, int height,
                       const std::vector<uint8_t>& rgb) {
@@ -37,7 +37,11 @@ absl::Status WritePng(const std::string& path, int width, int height,
   }
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
+  // A full disk shows up only when the buffered tail is flushed: check the close.
+  if (std::fclose(file.release()) != 0) {
+    return absl::UnavailableError("cannot finish writing " + path);
+  }
   return absl::OkStatus();
 }
 
-}  // namespace ivg::env
+}  // namespace ivg::image

@@ -14,8 +14,8 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
 #include "common/config/config_loader.h"
+#include "common/image/png_writer.h"
 #include "glog/logging.h"
-#include "services/actor/env/png_writer.h"
 #include "services/actor/env/sawyer_env.h"
 #include "services/actor/env/scripted_policies.h"
 
@@ -118,7 +118,7 @@ int Run(ExperimentConfig config) {
     }
   }
   const std::string out = absl::GetFlag(FLAGS_out);
-  if (absl::Status s = WritePng(out, width, height, rgb); !s.ok()) {
+  if (absl::Status s = image::WritePng(out, width, height, rgb); !s.ok()) {
     std::cerr << s << "\n";
     return 1;
   }

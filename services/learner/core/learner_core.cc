@@ -230,6 +230,17 @@ Result<LossValues> LearnerCore::ComputeGradients(const Batch& batch) {
   }
 }
 
+Result<OpenLoopPrediction> LearnerCore::PredictOpenLoop(const Batch& batch) {
+  if (Error e = ValidateBatch(batch, options_)) return Result<OpenLoopPrediction>::Failure(*e);
+  try {
+    torch::NoGradGuard no_grad;
+    return learner::PredictOpenLoop(*model_, batch, options_.loss);
+  } catch (const std::exception& e) {
+    return Result<OpenLoopPrediction>::Failure(std::string("open-loop prediction failed: ") +
+                                               e.what());
+  }
+}
+
 Result<StepStats> LearnerCore::Step(const Batch& batch, Collective* collective) {
   if (Error e = ValidateBatch(batch, options_)) return Result<StepStats>::Failure(*e);
   Result<LossValues> losses = ComputeGradients(batch);

@@ -15,6 +15,7 @@
 #include <torch/optim/adam.h>
 
 #include "services/learner/core/batch.h"
+#include "services/learner/core/losses.h"
 #include "services/learner/core/networks.h"
 #include "services/learner/core/options.h"
 #include "services/learner/core/result.h"
@@ -76,6 +77,11 @@ class LearnerCore {
   // Fills every parameter's .grad for one batch: phi from the model loss only, theta from the
   // policy loss only. Returns the loss values. Used by Step and by tests.
   Result<LossValues> ComputeGradients(const Batch& batch);
+
+  // The open-loop prediction of the model loss for `batch` (see PredictOpenLoop in losses.h),
+  // computed without gradients: validates the batch like Step and changes no state. The
+  // learner process draws reconstruction strips from it.
+  Result<OpenLoopPrediction> PredictOpenLoop(const Batch& batch);
 
   // Makes every learner hold rank 0's parameters (and target network).
   Error BroadcastParameters(Collective& collective);

@@ -65,6 +65,11 @@ double ValueScale(const LossOptions& o) {
   return o.scale_value_by_one_minus_gamma ? (1.0 - o.gamma) : 1.0;
 }
 
+// uint8 pixels [B, T, C, S, S] -> [0, 1] in the parameters' dtype and device.
+at::Tensor UnitImages(const at::Tensor& pixels, const at::Tensor& like) {
+  return pixels.to(like.options()) / 255.0;
+}
+
 at::Tensor TaskReward(const at::Tensor& rewards, const at::Tensor& task_ids) {
   // rewards [B, L, M], task_ids [B] -> [B, L].
   at::Tensor index = task_ids.view({-1, 1, 1}).expand({rewards.size(0), rewards.size(1), 1});
@@ -73,13 +78,45 @@ at::Tensor TaskReward(const at::Tensor& rewards, const at::Tensor& task_ids) {
 
 }  // namespace
 
+at::Tensor OpenLoopRollout(TransitionImpl& transition, const at::Tensor& latents,
+                           const at::Tensor& actions, int burn_in) {
+  const int64_t l = actions.size(1);
+  std::vector<at::Tensor> predicted;
+  predicted.reserve(l - burn_in);
+  at::Tensor g = latents.select(1, burn_in - 1);
+  for (int64_t i = burn_in - 1; i < l - 1; ++i) {
+    g = transition.forward(g, actions.select(1, i));
+    predicted.push_back(g);
+  }
+  return at::stack(predicted, 1);
+}
+
+OpenLoopPrediction PredictOpenLoop(IvgModelImpl& model, const Batch& batch,
+                                   const LossOptions& o) {
+  const at::Tensor like = model.transition->parameters().front();
+  const int64_t l = batch.images.size(1);
+  const int h = o.burn_in;
+  // The encoder is causal (a per-frame tower and an LSTM from a fresh state), so encoding the
+  // burn-in alone gives the model loss's e_{H-1} without showing it later frames.
+  at::Tensor e = model.encoder->forward(UnitImages(batch.images.slice(1, 0, h), like),
+                                        batch.proprio.slice(1, 0, h).to(like.options()));
+  at::Tensor gs = OpenLoopRollout(*model.transition, e, batch.actions.to(like.options()), h);
+  auto [image_logits, proprio_pred] = model.decoder->forward(gs);
+  OpenLoopPrediction out;
+  out.true_images = UnitImages(batch.images.slice(1, h, l), like);
+  out.predicted_images = at::sigmoid(image_logits);
+  out.true_proprio = batch.proprio.slice(1, h, l).to(like.options());
+  out.predicted_proprio = proprio_pred;
+  return out;
+}
+
 ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
                                 const LossOptions& o) {
   namespace F = torch::nn::functional;
   const at::Tensor like = model.transition->parameters().front();
   const int64_t b = batch.images.size(0), l = batch.images.size(1);
   const int h = o.burn_in;
-  at::Tensor images = batch.images.to(like.options()) / 255.0;
+  at::Tensor images = UnitImages(batch.images, like);
   at::Tensor proprio = batch.proprio.to(like.options());
   at::Tensor actions = batch.actions.to(like.options());
   at::Tensor rewards = batch.rewards.to(like.options());
@@ -95,13 +132,7 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
   out.latents = e;
 
   // Open-loop rollout from the end of burn-in with the replayed actions.
-  std::vector<at::Tensor> predicted;
-  at::Tensor g = e.select(1, h - 1);
-  for (int64_t i = h - 1; i < l - 1; ++i) {
-    g = model.transition->forward(g, actions.select(1, i));
-    predicted.push_back(g);
-  }
-  at::Tensor gs = at::stack(predicted, 1);  // [B, K, D] for times h .. l-1.
+  at::Tensor gs = OpenLoopRollout(*model.transition, e, actions, h);  // [B, K, D], times h..l-1.
 
   auto [image_logits, proprio_pred] = model.decoder->forward(gs);
   out.reconstruction_image = F::binary_cross_entropy_with_logits(

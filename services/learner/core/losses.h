@@ -53,6 +53,29 @@ struct ImaginationOptions {
 at::Tensor ImaginedValueObjective(const ImaginationModel& model, const at::Tensor& x0,
                                   const at::Tensor& noise, const ImaginationOptions& options);
 
+// The model's open-loop rollout (eq. 3): from the encoded latent at the end of burn-in,
+// latents[:, H-1], the transition applied to the replayed actions a_{H-1} .. a_{L-2}.
+// latents [B, T >= H, D], actions [B, L, A] -> g [B, K, D] for times H .. L-1 (K = L - H).
+// The model loss and PredictOpenLoop both roll out through this one function.
+at::Tensor OpenLoopRollout(TransitionImpl& transition, const at::Tensor& latents,
+                           const at::Tensor& actions, int burn_in);
+
+// What the model predicts open loop for a batch, next to what happened (the paper's fig. 13):
+// frames and proprio of times H .. L-1 in the parameters' dtype and device.
+struct OpenLoopPrediction {
+  at::Tensor true_images;        // [B, K, C, S, S] in [0, 1] (pixels / 255).
+  at::Tensor predicted_images;   // [B, K, C, S, S] sigmoid of the decoder's logits.
+  at::Tensor true_proprio;       // [B, K, P].
+  at::Tensor predicted_proprio;  // [B, K, P].
+};
+
+// Encodes the first H steps, rolls the transition K steps on the batch's actions and decodes:
+// the predictions the model loss's reconstruction terms compare with the true frames (the
+// BCE of predicted_images against true_images is its reconstruction_image term). Frames after
+// burn-in are never read. Carries gradients unless the caller holds a NoGradGuard.
+OpenLoopPrediction PredictOpenLoop(IvgModelImpl& model, const Batch& batch,
+                                   const LossOptions& options);
+
 // Loss terms of one batch; tensors are scalars. `total` carries gradients.
 struct ModelLossTerms {
   at::Tensor total;
