@@ -18,6 +18,7 @@
 #include "services/learner/batch_conversion.h"
 #include "services/learner/config_options.h"
 #include "services/learner/core/learner_core.h"
+#include "services/learner/reconstruction_strip.h"
 
 namespace ivg::learner {
 
@@ -65,16 +66,22 @@ struct LearnerMetrics {
                                     "Parameter publications that failed.")
                            .Get();
     step_gauge = r.AddGauge("ivg_learner_step", "Current learner step.").Get();
+    reconstructions = r.AddCounter("ivg_learner_reconstructions_total",
+                                   "Open-loop reconstruction strips written (rank 0).")
+                          .Get();
   }
   std::map<std::string, metrics::Gauge*> loss;
   metrics::Gauge *model_grad_norm, *policy_grad_norm, *steps_per_second, *samples_per_second,
       *step_gauge;
   metrics::Counter *steps, *skipped, *samples, *allreduce_total, *target_updates, *checkpoints,
-      *publish_failures;
+      *publish_failures, *reconstructions;
   metrics::Histogram *sample_latency, *step_seconds, *allreduce_seconds;
 };
 
 namespace {
+
+// Sequences shown in a reconstruction strip (two rows each).
+constexpr int kReconstructionSequences = 4;
 
 // Checkpoint metadata: the config text, a NUL, then the data source's sampling state.
 std::string PackMetadata(const std::string& config_text, const std::string& source_state) {
@@ -164,6 +171,31 @@ std::string Learner::checkpoint_path() const {
       .string();
 }
 
+std::string Learner::reconstructions_dir() const {
+  return (std::filesystem::path(options_.run_dir) / "reconstructions").string();
+}
+
+void Learner::WriteReconstructions(const Batch& batch) {
+  const int64_t n = std::min<int64_t>(batch.images.size(0), kReconstructionSequences);
+  auto prediction = core_->PredictOpenLoop(SliceBatch(batch, 0, n));
+  absl::Status written;
+  if (!prediction.ok()) {
+    written = absl::InternalError(prediction.error());
+  } else {
+    absl::StatusOr<RgbImage> grid =
+        ReconstructionGrid(prediction.value().true_images, prediction.value().predicted_images,
+                           kReconstructionSequences);
+    written = grid.ok() ? WriteReconstructionFiles(reconstructions_dir(), core_->step(), *grid)
+                        : grid.status();
+  }
+  if (!written.ok()) {
+    LOG(WARNING) << "Reconstruction strip at step " << core_->step() << " not written: "
+                 << written;
+    return;
+  }
+  metrics_->reconstructions->Increment();
+}
+
 absl::Status Learner::SaveCheckpoint() {
   if (Error e = core_->SaveCheckpoint(
           checkpoint_path(),
@@ -240,6 +272,12 @@ absl::Status Learner::Step() {
   last_step_end_ = end;
 
   if (stats.applied && core_->step() % lc.publish_every_steps() == 0) PublishParameters();
+  // After the update, on the batch it trained on: a skipped step writes nothing, so each
+  // step number is written once.
+  if (stats.applied && rank_ == 0 && lc.reconstruction_every_steps() > 0 &&
+      core_->step() % lc.reconstruction_every_steps() == 0) {
+    WriteReconstructions(batch);
+  }
   return absl::OkStatus();
 }
 

@@ -24,11 +24,13 @@ namespace ivg::learner {
 
 class Collective;
 class LearnerCore;
+struct Batch;
 struct LearnerMetrics;
 
 struct LearnerOptions {
   ExperimentConfig config;
-  // Checkpoints go to <run_dir>/checkpoint_rank<rank>.pt.
+  // Checkpoints go to <run_dir>/checkpoint_rank<rank>.pt, reconstruction strips (rank 0) to
+  // <run_dir>/reconstructions/.
   std::string run_dir;
   // Continue from this rank's checkpoint in run_dir (it must exist).
   bool resume = false;
@@ -64,12 +66,18 @@ class Learner {
 
   int64_t step() const;
   std::string checkpoint_path() const;
+  // <run_dir>/reconstructions: step_<N>.png and latest.png (see WriteReconstructions).
+  std::string reconstructions_dir() const;
   LearnerCore& core() { return *core_; }
 
  private:
   Learner(LearnerOptions options, std::unique_ptr<SequenceSource> source,
           std::unique_ptr<Collective> collective, ParameterPublisher* publisher,
           std::unique_ptr<LearnerCore> core);
+
+  // Rank 0, every learner.reconstruction_every_steps applied steps: the open-loop prediction
+  // for the first sequences of `batch` as a PNG strip. Failures are logged, never fatal.
+  void WriteReconstructions(const Batch& batch);
 
   LearnerOptions options_;
   std::unique_ptr<SequenceSource> source_;

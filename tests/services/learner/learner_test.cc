@@ -2,7 +2,9 @@
 // checkpoint + resume through the Learner, metrics, and the parameter encoding round trip.
 #include "services/learner/learner.h"
 
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -186,6 +188,72 @@ TEST(Learner, RunExportsMetricsPublishesAndCheckpointsOnExit) {
   EXPECT_THAT(text, HasSubstr("ivg_learner_target_updates_total 1"));
   EXPECT_THAT(text, HasSubstr("ivg_learner_allreduce_seconds_bucket"));
   EXPECT_THAT(text, HasSubstr("ivg_learner_sample_latency_seconds_count 4"));
+  std::filesystem::remove_all(options.run_dir);
+}
+
+// Width and height from a PNG's IHDR chunk, after checking the signature.
+bool ReadPngSize(const std::string& path, uint32_t* width, uint32_t* height) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char header[24];
+  if (!in.read(reinterpret_cast<char*>(header), sizeof(header))) return false;
+  const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (std::memcmp(header, signature, 8) != 0 || std::memcmp(header + 12, "IHDR", 4) != 0) {
+    return false;
+  }
+  auto be32 = [&](int at) {
+    return (uint32_t{header[at]} << 24) | (uint32_t{header[at + 1]} << 16) |
+           (uint32_t{header[at + 2]} << 8) | uint32_t{header[at + 3]};
+  };
+  *width = be32(16);
+  *height = be32(20);
+  return true;
+}
+
+TEST(Learner, RankZeroWritesReconstructionStripsEveryNSteps) {
+  ExperimentConfig c = testing::TinyExperimentConfig();
+  c.mutable_learner()->set_reconstruction_every_steps(2);
+  LearnerOptions options;
+  options.config = c;
+  options.run_dir = TempRunDir("ivg_learner_recon");
+  metrics::MetricRegistry registry;
+  options.registry = &registry;
+  auto learner = Learner::Create(options, MakeSource(c, 4), nullptr, nullptr);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*learner)->Step().ok());
+  const std::filesystem::path dir = (*learner)->reconstructions_dir();
+  EXPECT_EQ(dir, std::filesystem::path(options.run_dir) / "reconstructions");
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("step_2.png", "step_4.png", "latest.png"));
+  // K = 3 cells of both cameras (3 x 128) by 4 sequences x (true, predicted) x 64.
+  const uint32_t k = c.learner().model_rollout();
+  for (const char* name : {"step_4.png", "latest.png"}) {
+    uint32_t width = 0, height = 0;
+    ASSERT_TRUE(ReadPngSize((dir / name).string(), &width, &height)) << name;
+    EXPECT_EQ(width, k * 128) << name;
+    EXPECT_EQ(height, 4u * 2 * 64) << name;
+  }
+  EXPECT_THAT(registry.Serialize(), HasSubstr("ivg_learner_reconstructions_total 2"));
+  std::filesystem::remove_all(options.run_dir);
+}
+
+TEST(Learner, ReconstructionWriteFailureDoesNotStopTraining) {
+  ExperimentConfig c = testing::TinyExperimentConfig();
+  c.mutable_learner()->set_reconstruction_every_steps(1);
+  LearnerOptions options;
+  options.config = c;
+  options.run_dir = TempRunDir("ivg_learner_recon_blocked");
+  metrics::MetricRegistry registry;
+  options.registry = &registry;
+  auto learner = Learner::Create(options, MakeSource(c, 4), nullptr, nullptr);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  // A plain file where the reconstructions directory should be.
+  std::ofstream((*learner)->reconstructions_dir()) << "in the way";
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE((*learner)->Step().ok());
+  EXPECT_EQ((*learner)->step(), 2);
+  EXPECT_THAT(registry.Serialize(), HasSubstr("ivg_learner_reconstructions_total 0"));
   std::filesystem::remove_all(options.run_dir);
 }
 
