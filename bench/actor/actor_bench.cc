@@ -1,13 +1,13 @@
 // actor_bench: the actor's figures, each printed with an anchor measured in the same run
 // and the ratio (bench/README.md, "Actor, policy service and parameter fetch").
 //
-//   steps    env steps/s of one actor loop (SawyerEnv with both 64x64 cameras + PolicyRunner
-//            Act over the last H frames, as Actor::RunEpisode does) with the paper's network
-//            sizes and with configs/cpu_small.textproto, against the environment alone.
+//   steps    env steps/s of one actor loop (SawyerEnv with both 64x64 cameras + policy) with
+//            the paper's network sizes and with configs/cpu_small.textproto, against the
+//            environment alone: the actor's path (PolicyRunner::ActOnNewestFrame: per-frame
+//            features cached, the LSTM re-run over the last H, as Actor::RunEpisode does)
+//            and, for comparison, PolicyRunner::Act re-encoding all H frames every step.
 //   profile  where inference time goes: the encoder's submodules (conv tower, proprio and
-//            fusion MLPs, LSTM) and the policy, on 1 and on H frames, and a prototype of
-//            per-frame feature caching (conv + MLPs on the newest frame only, the LSTM over
-//            the cached H features) driving the same environment loop.
+//            fusion MLPs, LSTM) and the policy, on 1 and on H frames.
 //   grpc     PolicyService.Act latency p50/p99 on loopback against an empty round trip
 //            (health Check, and Fetch with have_version = current), and the actor's
 //            parameter fetch (encoder + policy, bytes reported) against the up-to-date Fetch.
@@ -245,7 +245,7 @@ LoopResult RunLoop(env::SawyerEnv& environment, LoopKind kind, Profile* profile,
   auto ts = environment.Reset(seed);
   CHECK(ts.ok()) << ts.status();
   std::deque<env::Observation> window;
-  std::deque<at::Tensor> features;  // kCached: fused per-frame features, oldest first.
+  bool episode_start = true;
   double env_seconds = 0, act_seconds = 0;
   torch::NoGradGuard no_grad;
   const auto start = Clock::now();
@@ -254,7 +254,7 @@ LoopResult RunLoop(env::SawyerEnv& environment, LoopKind kind, Profile* profile,
       ts = environment.Reset(rng());
       CHECK(ts.ok()) << ts.status();
       window.clear();
-      features.clear();
+      episode_start = true;
     }
     std::vector<float> action(5);
     const auto act_start = Clock::now();
@@ -269,21 +269,15 @@ LoopResult RunLoop(env::SawyerEnv& environment, LoopKind kind, Profile* profile,
       CHECK(out.ok()) << out.status();
       action = out->action;
     } else {
-      const learner::ModelOptions& m = profile->core->options().model;
-      at::Tensor f = cached->Fuse(cached->Conv(cached->Pixels(ImageTensor(ts->observation, m))),
-                                  ProprioTensor(ts->observation));
-      features.push_back(f);
-      if (static_cast<int>(features.size()) > history) features.pop_front();
-      at::Tensor h = cached->Lstm(torch::cat(std::vector<at::Tensor>(features.begin(),
-                                                                     features.end()),
-                                             0));
-      auto [mean, log_std] = cached->Policy(h);
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(rng());
-      at::Tensor a = (mean + at::normal(0.0, 1.0, mean.sizes(), generator) * log_std.exp())
-                         .reshape({-1})
-                         .contiguous();
-      action.assign(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
+      // The actor's own path: PolicyRunner caches each frame's features and re-runs only
+      // the LSTM over the window (what Actor::RunEpisode calls).
+      if (episode_start) profile->runner->StartEpisode();
+      auto out = profile->runner->ActOnNewestFrame({ts->observation.pixels, ts->observation.proprio},
+                                                   0, /*deterministic=*/false, rng());
+      CHECK(out.ok()) << out.status();
+      action = out->action;
     }
+    episode_start = false;
     act_seconds += Seconds(act_start);
     const auto env_start = Clock::now();
     ts = environment.Step(action);
@@ -369,7 +363,7 @@ void StepsSection(env::SawyerEnv& environment, std::vector<Profile>& profiles) {
   };
   for (Profile& p : profiles) {
     report("env + PolicyRunner::Act (H=3)", p.name, runner[p.name]);
-    report("env + cached-feature prototype", p.name, cached[p.name]);
+    report("env + actor path (cached per-frame features)", p.name, cached[p.name]);
   }
 }
 

@@ -1,5 +1,11 @@
 #include "services/launcher/progress_reporter.h"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -175,8 +181,23 @@ void ProgressReporter::DrawLearningCurve() {
     if (i > 0) plot += ", ";
     absl::StrAppend(&plot, "'", run_dir_, "/metrics.csv' using 3:", 9 + i, " with linespoints");
   }
-  const std::string command = absl::StrCat("gnuplot -e \"", plot, "\" >/dev/null 2>&1");
-  if (std::system(command.c_str()) != 0) {
+  // posix_spawn, not std::system: system() ignores SIGINT in the caller while the child
+  // runs, which would swallow a Ctrl-C that arrives while gnuplot draws.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::string program = "gnuplot", flag = "-e";
+  char* argv[] = {program.data(), flag.data(), plot.data(), nullptr};
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  if (spawned == 0) {
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (spawned != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     LOG_FIRST_N(WARNING, 1) << "gnuplot could not draw the learning curve (is gnuplot installed?)";
   }
 }

@@ -150,6 +150,12 @@ TEST_F(LocalClusterTest, LearnsServesSurvivesCrashesAndStopsCleanly) {
     return true;
   })) << "not every actor reports a published parameter version";
   EXPECT_TRUE(Eventually([&] { return ReplayItems(0) > 0 && ReplayItems(1) > 0; }));
+  // The run directory holds what a person looks at: open-loop reconstructions (smoke config:
+  // every 5 learner steps), the progress CSV, and both ranks' checkpoints once they save.
+  EXPECT_TRUE(Eventually([&] {
+    return std::filesystem::exists(absl::StrCat(run_dir_, "/reconstructions/latest.png")) &&
+           std::filesystem::exists(absl::StrCat(run_dir_, "/metrics.csv"));
+  }));
 
   // Act answers with the newest version.
   {
