@@ -3,8 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "services/replay/selectors/fifo.h"
-#include "services/replay/selectors/lifo.h"
+#include "services/replay/selectors/insertion_order.h"
 #include "services/replay/selectors/prioritized.h"
 #include "services/replay/selectors/uniform.h"
 
@@ -21,9 +20,9 @@ absl::Status CheckPriority(double priority) {
 std::unique_ptr<Selector> MakeSelector(SelectorType type, double priority_exponent) {
   switch (type) {
     case SELECTOR_FIFO:
-      return std::make_unique<FifoSelector>();
+      return std::make_unique<InsertionOrderSelector>(InsertionOrderSelector::End::kOldest);
     case SELECTOR_LIFO:
-      return std::make_unique<LifoSelector>();
+      return std::make_unique<InsertionOrderSelector>(InsertionOrderSelector::End::kNewest);
     case SELECTOR_PRIORITIZED:
       return std::make_unique<PrioritizedSelector>(priority_exponent);
     case SELECTOR_UNIFORM:
@@ -33,7 +32,7 @@ std::unique_ptr<Selector> MakeSelector(SelectorType type, double priority_expone
 }
 
 std::unique_ptr<Selector> MakeRemover(RemoverType type) {
-  if (type == REMOVER_FIFO) return std::make_unique<FifoSelector>();
+  if (type == REMOVER_FIFO) return std::make_unique<InsertionOrderSelector>(InsertionOrderSelector::End::kOldest);
   return std::make_unique<UniformSelector>();
 }
 

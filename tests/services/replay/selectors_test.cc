@@ -4,8 +4,7 @@
 #include "absl/random/random.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/replay/selectors/fifo.h"
-#include "services/replay/selectors/lifo.h"
+#include "services/replay/selectors/insertion_order.h"
 #include "services/replay/selectors/prioritized.h"
 #include "services/replay/selectors/selector.h"
 #include "services/replay/selectors/uniform.h"
@@ -35,7 +34,7 @@ TEST(Selectors, RejectDuplicateKeysUnknownKeysAndBadPriorities) {
 }
 
 TEST(FifoSelector, SelectsOldestKeyAfterDeletes) {
-  FifoSelector selector;
+  InsertionOrderSelector selector(InsertionOrderSelector::End::kOldest);
   absl::BitGen gen;
   for (uint64_t k : {5, 7, 9}) ASSERT_TRUE(selector.Insert(k, 1).ok());
   EXPECT_EQ(selector.Select(gen)->key, 5u);
@@ -45,7 +44,7 @@ TEST(FifoSelector, SelectsOldestKeyAfterDeletes) {
 }
 
 TEST(LifoSelector, SelectsNewestKey) {
-  LifoSelector selector;
+  InsertionOrderSelector selector(InsertionOrderSelector::End::kNewest);
   absl::BitGen gen;
   for (uint64_t k : {5, 7, 9}) ASSERT_TRUE(selector.Insert(k, 1).ok());
   EXPECT_EQ(selector.Select(gen)->key, 9u);
