@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "bench/common/bench_util.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "glog/logging.h"
@@ -25,20 +26,9 @@ ABSL_FLAG(std::string, render_device, "AUTO", "AUTO | MESA | NVIDIA");
 namespace ivg::env {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown CPU";
-}
+using bench::Clock;
+using bench::CpuModel;
+using bench::Seconds;
 
 // Control steps/s of the full environment (random actions, resets at episode ends).
 double EnvStepsPerSecond(const EnvConfig& config, bool render, int steps, std::string* device) {
