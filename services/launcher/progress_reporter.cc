@@ -25,7 +25,8 @@ namespace {
 constexpr char kActorEpisodes[] = "ivg_actor_episodes_total";
 constexpr char kActorEnvSteps[] = "ivg_actor_env_steps_total";
 constexpr char kActorReturnSum[] = "ivg_actor_episode_return_sum_total";
-constexpr char kLearnerSteps[] = "ivg_learner_steps_total";
+constexpr char kLearnerStepsCounted[] = "ivg_learner_steps_total";
+constexpr char kLearnerStep[] = "ivg_learner_step";
 constexpr char kLearnerLoss[] = "ivg_learner_loss";
 constexpr char kReplayItems[] = "ivg_replay_items";
 constexpr char kParamVersion[] = "ivg_param_server_version";
@@ -58,7 +59,9 @@ ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints) {
       }
     } else if (endpoint.role == "learner") {
       // Ranks step together; the furthest rank is the learner step count.
-      totals.learner_steps = std::max(totals.learner_steps, SumSamples(*samples, kLearnerSteps));
+      totals.learner_steps = std::max(totals.learner_steps, SumSamples(*samples, kLearnerStep));
+      totals.learner_steps_counted =
+          std::max(totals.learner_steps_counted, SumSamples(*samples, kLearnerStepsCounted));
       if (endpoint.process == "learner-0") {
         for (const Sample& sample : *samples) {
           if (sample.name == kLearnerLoss && sample.labels.count("term")) {
@@ -87,7 +90,8 @@ ProgressRow MakeProgressRow(const ClusterTotals& previous, const ClusterTotals& 
   // A restarted process resets its counters; never report negative rates.
   row.env_steps_per_second = std::max(0.0, current.env_steps - previous.env_steps) / dt;
   row.learner_steps = current.learner_steps;
-  row.learner_steps_per_second = std::max(0.0, current.learner_steps - previous.learner_steps) / dt;
+  row.learner_steps_per_second =
+      std::max(0.0, current.learner_steps_counted - previous.learner_steps_counted) / dt;
   row.replay_items = current.replay_items;
   row.published_version = current.published_version;
   for (const auto& [task, count] : current.return_count) {

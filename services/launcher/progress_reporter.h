@@ -20,6 +20,7 @@ struct ProgressRow {
   double episodes = 0;
   double env_steps = 0;
   double env_steps_per_second = 0;
+  // The learner's step (the core's, so a resumed run continues its count).
   double learner_steps = 0;
   double learner_steps_per_second = 0;
   double replay_items = 0;
@@ -37,7 +38,8 @@ struct ClusterTotals {
   absl::Time when;
   double episodes = 0;
   double env_steps = 0;
-  double learner_steps = 0;
+  double learner_steps = 0;          // ivg_learner_step: the step, resumed runs included
+  double learner_steps_counted = 0;  // ivg_learner_steps_total: steps of the live processes
   double replay_items = 0;
   double published_version = -1;
   std::map<std::string, double> return_sum;    // per task

@@ -148,6 +148,7 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(LearnerOptions options,
       IVG_RETURN_IF_ERROR(learner->source_->RestoreState(packed.substr(nul + 1)));
     }
     LOG(INFO) << "Resumed from " << path << " at step " << learner->core_->step();
+    learner->metrics_->step_gauge->Set(static_cast<double>(learner->core_->step()));
   } else if (!lc.transfer_from_checkpoint().empty()) {
     if (Error e = learner->core_->LoadTransfer(lc.transfer_from_checkpoint())) {
       return absl::InvalidArgumentError(*e);

@@ -22,6 +22,27 @@
 namespace ivg::replay {
 namespace {
 
+// Polls a data command (DBSIZE) until it stops failing with LOADING; logs progress for long
+// loads. (INFO persistence can report loading:0 before the load has begun.)
+absl::Status WaitUntilLoaded(RedisConnection& connection, absl::Duration timeout,
+                             const std::string& data_dir) {
+  const absl::Time start = absl::Now();
+  absl::Time next_log = start + absl::Seconds(5);
+  while (absl::Now() - start < timeout) {
+    auto size = connection.Command({"DBSIZE"});
+    if (size.ok() && !size->is_error()) return absl::OkStatus();
+    if (absl::Now() >= next_log) {
+      LOG(INFO) << "redis-server still loading its data from " << data_dir << " ("
+                << absl::FormatDuration(absl::Now() - start) << ")";
+      next_log += absl::Seconds(5);
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("redis-server did not finish loading ",
+                                                  data_dir, " within ",
+                                                  absl::FormatDuration(timeout)));
+}
+
 const char* FsyncName(AppendFsync mode) {
   switch (mode) {
     case APPENDFSYNC_ALWAYS:
@@ -152,6 +173,10 @@ absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::Start(RedisProcessOp
         auto info = (*connection)->Command({"INFO", "server"});
         if (info.ok() && !info->is_error() &&
             absl::StrContains(info->str, absl::StrCat("process_id:", pid, "\r\n"))) {
+          // INFO answers while the server still replays its AOF, when every data command
+          // fails with LOADING: wait for the load (a restarted shard's whole replay) to end.
+          absl::Status loaded = WaitUntilLoaded(**connection, options.loading_timeout, data_dir);
+          if (!loaded.ok()) return loaded;
           LOG(INFO) << "redis-server pid " << pid << " serving 127.0.0.1:" << port
                     << " (data dir " << data_dir << ", appendfsync "
                     << FsyncName(options.appendfsync) << ")";

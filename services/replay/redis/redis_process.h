@@ -33,6 +33,9 @@ struct RedisProcessOptions {
   AppendFsync appendfsync = APPENDFSYNC_EVERYSEC;
   // How long Start() waits for the first PING reply.
   absl::Duration startup_timeout = absl::Seconds(10);
+  // How long Start() then waits while Redis loads an existing AOF (a restarted shard with
+  // 100,000 items holds a few hundred MB).
+  absl::Duration loading_timeout = absl::Minutes(10);
 };
 
 class RedisProcess {
