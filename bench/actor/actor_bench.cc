@@ -37,11 +37,11 @@
 
 #include <torch/torch.h>
 
-#include "bench/common/bench_util.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/common/bench_util.h"
 #include "common/config/config_loader.h"
 #include "common/shutdown/shutdown_signal.h"
 #include "common/grpc/client_context.h"

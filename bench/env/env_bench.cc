@@ -12,10 +12,10 @@
 #include <string>
 #include <thread>
 
-#include "bench/common/bench_util.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "glog/logging.h"
+#include "bench/common/bench_util.h"
 #include "services/actor/env/camera_renderer.h"
 #include "services/actor/env/sawyer_env.h"
 #include "services/actor/env/scene_xml.h"
