@@ -202,11 +202,8 @@ at::Tensor ImageTensor(const env::Observation& o, const learner::ModelOptions& m
 at::Tensor ProprioTensor(const env::Observation& o) {
   at::Tensor t = at::empty({1, static_cast<int64_t>(o.proprio.size())}, at::kFloat);
   for (size_t i = 0; i < o.proprio.size(); ++i) {
-    // The runner's default scaling: the fixed bounds of proprio_scaling.h to [-1, 1], clipped.
-    const float scaled = 2.0f * (o.proprio[i] - env::kProprioLow[i]) /
-                             (env::kProprioHigh[i] - env::kProprioLow[i]) -
-                         1.0f;
-    t.data_ptr<float>()[i] = std::clamp(scaled, -1.0f, 1.0f);
+    // The runner's default scaling: the fixed bounds of proprio_scaling.h.
+    t.data_ptr<float>()[i] = env::ScaleProprio(i, o.proprio[i]);
   }
   return t;
 }

@@ -20,6 +20,17 @@ absl::Status ValidateNamedTensors(const NamedTensors& tensors, const std::string
   return absl::OkStatus();
 }
 
+// Labelled families, named once: each series below is one label value of them.
+metrics::Family<metrics::Counter>& RejectedPublishes(metrics::MetricRegistry* registry) {
+  return registry->AddCounter("ivg_param_server_rejected_publishes_total",
+                              "Publish calls refused, by reason.", {"reason"});
+}
+
+metrics::Family<metrics::Counter>& Fetches(metrics::MetricRegistry* registry) {
+  return registry->AddCounter("ivg_param_server_fetches_total", "Fetch calls, by outcome.",
+                              {"outcome"});
+}
+
 }  // namespace
 
 bool ConstantTimeEquals(const std::string& a, const std::string& b) {
@@ -42,27 +53,11 @@ ParameterServiceImpl::ParameterServiceImpl(
       publishes_(registry->AddCounter("ivg_param_server_publishes_total",
                                       "Parameter sets accepted from learners.")
                      .Get()),
-      rejected_unauthenticated_(
-          registry
-              ->AddCounter("ivg_param_server_rejected_publishes_total",
-                           "Publish calls refused, by reason.", {"reason"})
-              .WithLabels({"unauthenticated"})),
-      rejected_invalid_(registry
-                            ->AddCounter("ivg_param_server_rejected_publishes_total",
-                                         "Publish calls refused, by reason.", {"reason"})
-                            .WithLabels({"invalid"})),
-      rejected_stale_(registry
-                          ->AddCounter("ivg_param_server_rejected_publishes_total",
-                                       "Publish calls refused, by reason.", {"reason"})
-                          .WithLabels({"stale_version"})),
-      fetches_up_to_date_(registry
-                              ->AddCounter("ivg_param_server_fetches_total",
-                                           "Fetch calls, by outcome.", {"outcome"})
-                              .WithLabels({"up_to_date"})),
-      fetches_sent_(registry
-                        ->AddCounter("ivg_param_server_fetches_total",
-                                     "Fetch calls, by outcome.", {"outcome"})
-                        .WithLabels({"sent"})),
+      rejected_unauthenticated_(RejectedPublishes(registry).WithLabels({"unauthenticated"})),
+      rejected_invalid_(RejectedPublishes(registry).WithLabels({"invalid"})),
+      rejected_stale_(RejectedPublishes(registry).WithLabels({"stale_version"})),
+      fetches_up_to_date_(Fetches(registry).WithLabels({"up_to_date"})),
+      fetches_sent_(Fetches(registry).WithLabels({"sent"})),
       fetch_bytes_(registry
                        ->AddCounter("ivg_param_server_fetch_bytes_total",
                                     "Parameter bytes sent to fetchers.")

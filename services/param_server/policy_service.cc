@@ -10,6 +10,14 @@
 #include "glog/logging.h"
 
 namespace ivg::param_server {
+namespace {
+
+metrics::Family<metrics::Counter>& ActRequests(metrics::MetricRegistry* registry) {
+  return registry->AddCounter("ivg_policy_act_requests_total", "Act calls, by outcome.",
+                              {"outcome"});
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<PolicyServiceImpl>> PolicyServiceImpl::Create(
     const ExperimentConfig& config, metrics::MetricRegistry* registry) {
@@ -27,15 +35,9 @@ PolicyServiceImpl::PolicyServiceImpl(std::unique_ptr<actor::PolicyRunner> runner
                                       "Act latency inside the server (validation + inference).",
                                       {}, metrics::DefaultLatencyBuckets())
                        .Get()),
-      act_ok_(registry->AddCounter("ivg_policy_act_requests_total", "Act calls, by outcome.",
-                                   {"outcome"})
-                  .WithLabels({"ok"})),
-      act_invalid_(registry->AddCounter("ivg_policy_act_requests_total",
-                                        "Act calls, by outcome.", {"outcome"})
-                       .WithLabels({"invalid_argument"})),
-      act_unavailable_(registry->AddCounter("ivg_policy_act_requests_total",
-                                            "Act calls, by outcome.", {"outcome"})
-                           .WithLabels({"unavailable"})),
+      act_ok_(ActRequests(registry).WithLabels({"ok"})),
+      act_invalid_(ActRequests(registry).WithLabels({"invalid_argument"})),
+      act_unavailable_(ActRequests(registry).WithLabels({"unavailable"})),
       load_failures_(registry
                          ->AddCounter("ivg_policy_load_failures_total",
                                       "Published parameter sets the policy could not load.")

@@ -21,11 +21,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::unique_ptr<LearnerCore> MakeCore(const CoreOptions& o) {
-  auto core = LearnerCore::Create(o);
-  EXPECT_TRUE(core.ok()) << core.error();
-  return core.ok() ? core.consume() : nullptr;
-}
+using testing::MakeCore;
 
 std::string TempPath(const std::string& name) {
   return (std::filesystem::temp_directory_path() /

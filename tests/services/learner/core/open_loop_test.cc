@@ -16,11 +16,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::unique_ptr<LearnerCore> MakeCore(const CoreOptions& o) {
-  auto core = LearnerCore::Create(o);
-  EXPECT_TRUE(core.ok()) << core.error();
-  return core.ok() ? core.consume() : nullptr;
-}
+using testing::MakeCore;
 
 TEST(PredictOpenLoop, ReturnsTrueAndPredictedFramesOfTheKRolloutSteps) {
   CoreOptions o = testing::TinyOptions();

@@ -2,13 +2,24 @@
 #ifndef IVG_TESTS_SERVICES_LEARNER_CORE_TEST_UTIL_H_
 #define IVG_TESTS_SERVICES_LEARNER_CORE_TEST_UTIL_H_
 
+#include <memory>
+
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
 
 #include "services/learner/core/batch.h"
+#include "services/learner/core/learner_core.h"
 #include "services/learner/core/options.h"
 
 namespace ivg::learner::testing {
+
+// A learner core for `o`; a creation error fails the calling test and returns null.
+inline std::unique_ptr<LearnerCore> MakeCore(const CoreOptions& o) {
+  auto core = LearnerCore::Create(o);
+  EXPECT_TRUE(core.ok()) << core.error();
+  return core.ok() ? core.consume() : nullptr;
+}
 
 inline CoreOptions TinyOptions() {
   CoreOptions o;
