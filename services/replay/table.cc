@@ -4,7 +4,6 @@
 #include <optional>
 #include <utility>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
@@ -15,28 +14,15 @@ namespace ivg::replay {
 namespace {
 
 constexpr int kMaxSampleAttempts = 8;
-constexpr int kScanCount = 1000;
-constexpr size_t kReadBatch = 256;
 
-// Checks the replies of MULTI, queued commands, EXEC.
-absl::Status CheckTransactionReplies(const std::vector<RedisReply>& replies, const char* what) {
-  for (size_t i = 0; i + 1 < replies.size(); ++i) {
-    if (replies[i].is_error()) {
-      return absl::UnavailableError(
-          absl::StrCat("Redis rejected ", what, " (command ", i, "): ", replies[i].str));
-    }
-  }
-  const RedisReply& exec = replies.back();
-  if (exec.type != RedisReply::Type::kArray) {
-    return absl::UnavailableError(absl::StrCat("Redis did not execute ", what, ": ",
-                                               exec.is_error() ? exec.str : "transaction aborted"));
-  }
-  for (const RedisReply& r : exec.elements) {
-    if (r.is_error()) {
-      return absl::UnavailableError(absl::StrCat("Redis failed part of ", what, ": ", r.str));
-    }
-  }
-  return absl::OkStatus();
+// The Redis keys of what left the index.
+StoredKeys KeysOf(const RemovedItems& removed) {
+  StoredKeys keys;
+  keys.items.reserve(removed.items.size());
+  for (const IndexedItem& item : removed.items) keys.items.push_back(item.record.key);
+  keys.chunks.reserve(removed.chunks.size());
+  for (const auto& [key, info] : removed.chunks) keys.chunks.push_back(key);
+  return keys;
 }
 
 }  // namespace
@@ -63,23 +49,21 @@ TableOptions TableOptions::FromConfig(const ExperimentConfig& config) {
   return o;
 }
 
-Table::Table(TableOptions options, RedisConnectionPool* pool, const ReplayMetrics* metrics)
+Table::Table(TableOptions options, std::unique_ptr<ChunkStore> store, const ReplayMetrics* metrics)
     : options_(std::move(options)),
       stride_(options_.item_stride > 0 ? options_.item_stride : options_.sequence_length),
       chunk_length_(options_.chunk_length > 0 ? options_.chunk_length : options_.sequence_length),
-      pool_(pool),
+      store_(std::move(store)),
       metrics_(metrics),
       rate_limiter_(options_.rate_limiter),
-      selector_(MakeSelector(options_.selector, options_.priority_exponent)),
-      remover_(MakeRemover(options_.remover)) {}
+      index_(MakeSelector(options_.selector, options_.priority_exponent),
+             MakeRemover(options_.remover)) {}
 
 absl::StatusOr<std::unique_ptr<Table>> Table::Create(TableOptions options,
                                                      RedisConnectionPool* pool,
                                                      const ReplayMetrics* metrics) {
-  if (!IsValidTableName(options.name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "table name '", options.name, "' must be 1-64 characters of [A-Za-z0-9_-]"));
-  }
+  // Rejects a table name that cannot be embedded in keys.
+  IVG_ASSIGN_OR_RETURN(std::unique_ptr<ChunkStore> store, ChunkStore::Create(options.name, pool));
   if (options.sequence_length < 1 || options.max_size < 1 || options.item_stride < 0 ||
       options.chunk_length < 0 || options.max_times_sampled < 0) {
     return absl::InvalidArgumentError(
@@ -88,67 +72,25 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(TableOptions options,
   }
   IVG_RETURN_IF_ERROR(RateLimiter::Validate(options.rate_limiter));
   options.episode_spec.sequence_length = options.sequence_length;
-  std::unique_ptr<Table> table(new Table(std::move(options), pool, metrics));
+  std::unique_ptr<Table> table(new Table(std::move(options), std::move(store), metrics));
   IVG_RETURN_IF_ERROR(table->Rebuild());
   return table;
 }
 
-absl::Status Table::AddItemLocked(ItemState item) {
-  const uint64_t key = item.record.key;
-  IVG_RETURN_IF_ERROR(selector_->Insert(key, item.record.priority));
-  if (auto s = remover_->Insert(key, item.record.priority); !s.ok()) {
-    selector_->Delete(key).IgnoreError();
-    return s;
-  }
-  for (uint64_t c : item.record.chunk_keys) ++chunks_[c].refs;
-  items_.emplace(key, std::move(item));
-  return absl::OkStatus();
-}
-
-Table::ItemState Table::RemoveItemLocked(uint64_t key, std::vector<std::string>* redis_deletes) {
-  auto it = items_.find(key);
-  CHECK(it != items_.end()) << "item " << key << " selected but not indexed";
-  ItemState state = std::move(it->second);
-  items_.erase(it);
-  selector_->Delete(key).IgnoreError();
-  remover_->Delete(key).IgnoreError();
-  redis_deletes->push_back(ItemRedisKey(options_.name, key));
-  for (uint64_t c : state.record.chunk_keys) {
-    auto cit = chunks_.find(c);
-    if (cit == chunks_.end()) continue;
-    if (--cit->second.refs <= 0) {
-      num_steps_ -= cit->second.steps;
-      stored_bytes_ -= cit->second.bytes;
-      chunks_.erase(cit);
-      redis_deletes->push_back(ChunkRedisKey(options_.name, c));
-    }
-  }
-  return state;
-}
-
 void Table::UpdateGaugesLocked() const {
   if (metrics_ == nullptr) return;
-  metrics_->items->Set(static_cast<double>(items_.size()));
-  metrics_->chunks->Set(static_cast<double>(chunks_.size()));
-  metrics_->steps->Set(static_cast<double>(num_steps_));
-  metrics_->stored_bytes->Set(static_cast<double>(stored_bytes_));
-  metrics_->bytes_per_stored_step->Set(
-      num_steps_ > 0 ? static_cast<double>(stored_bytes_) / num_steps_ : 0.0);
+  const int64_t steps = index_.num_steps();
+  const int64_t bytes = index_.stored_bytes();
+  metrics_->items->Set(static_cast<double>(index_.num_items()));
+  metrics_->chunks->Set(static_cast<double>(index_.num_chunks()));
+  metrics_->steps->Set(static_cast<double>(steps));
+  metrics_->stored_bytes->Set(static_cast<double>(bytes));
+  metrics_->bytes_per_stored_step->Set(steps > 0 ? static_cast<double>(bytes) / steps : 0.0);
 }
 
 int64_t Table::size() const {
   absl::MutexLock lock(&mutex_);
-  return static_cast<int64_t>(items_.size());
-}
-
-absl::Status Table::DeleteKeys(const std::vector<std::string>& keys) {
-  if (keys.empty()) return absl::OkStatus();
-  RedisCommand del = {"DEL"};
-  del.insert(del.end(), keys.begin(), keys.end());
-  auto lease = pool_->Acquire();
-  IVG_ASSIGN_OR_RETURN(std::vector<RedisReply> replies,
-                       lease->Pipeline({{"MULTI"}, del, {"EXEC"}}));
-  return CheckTransactionReplies(replies, "deleting items");
+  return index_.num_items();
 }
 
 absl::StatusOr<InsertResult> Table::Insert(const Episode& episode, absl::Time deadline) {
@@ -184,9 +126,7 @@ absl::StatusOr<InsertResult> Table::Insert(const Episode& episode, absl::Time de
   }
 
   // Index changes that must precede the write: keys and evictions.
-  std::vector<std::string> deletes;
-  std::vector<ItemState> evicted;
-  std::vector<std::pair<uint64_t, ChunkInfo>> evicted_chunks;
+  RemovedItems evicted;
   uint64_t first_chunk_key = 0, first_item_key = 0;
   {
     absl::MutexLock lock(&mutex_);
@@ -194,113 +134,71 @@ absl::StatusOr<InsertResult> Table::Insert(const Episode& episode, absl::Time de
     next_key_ += chunk_ranges.size();
     first_item_key = next_key_;
     next_key_ += n;
-    const int64_t excess =
-        static_cast<int64_t>(items_.size()) + pending_inserts_ + n - options_.max_size;
-    for (int64_t i = 0; i < excess && remover_->size() > 0; ++i) {
-      absl::StatusOr<Selection> victim = remover_->Select(gen_);
-      if (!victim.ok()) break;
-      // Remember chunk infos before RemoveItemLocked erases them, for a rollback.
-      for (uint64_t c : items_.at(victim->key).record.chunk_keys) {
-        auto cit = chunks_.find(c);
-        if (cit != chunks_.end() && cit->second.refs == 1) evicted_chunks.emplace_back(*cit);
-      }
-      evicted.push_back(RemoveItemLocked(victim->key, &deletes));
-    }
+    const int64_t excess = index_.num_items() + pending_inserts_ + n - options_.max_size;
+    index_.Evict(excess, gen_, &evicted);
     pending_inserts_ += n;
   }
 
-  std::vector<ItemState> new_items;
-  new_items.reserve(n);
+  EpisodeWrite write;
+  write.chunks.reserve(chunk_ranges.size());
+  for (size_t c = 0; c < chunk_ranges.size(); ++c) {
+    write.chunks.emplace_back(first_chunk_key + c, std::move(chunk_bytes[c]));
+  }
+  write.items.reserve(n);
   for (int64_t i = 0; i < n; ++i) {
-    ItemState item;
-    item.record.key = first_item_key + i;
-    item.record.task_id = episode.task_id();
-    item.record.length = L;
-    item.record.priority = 1.0;
+    ItemRecord record;
+    record.key = first_item_key + i;
+    record.task_id = episode.task_id();
+    record.length = L;
+    record.priority = 1.0;
     const int32_t start = starts[i];
     const int32_t first_chunk = start / chunk_length_;
     const int32_t last_chunk = (start + L - 1) / chunk_length_;
-    item.record.offset = start - first_chunk * chunk_length_;
+    record.offset = start - first_chunk * chunk_length_;
     for (int32_t c = first_chunk; c <= last_chunk; ++c) {
-      item.record.chunk_keys.push_back(first_chunk_key + c);
-      item.record.chunk_steps.push_back(chunk_ranges[c].second - chunk_ranges[c].first);
+      record.chunk_keys.push_back(first_chunk_key + c);
+      record.chunk_steps.push_back(chunk_ranges[c].second - chunk_ranges[c].first);
     }
-    new_items.push_back(std::move(item));
+    write.items.push_back(std::move(record));
   }
+  write.deletes = KeysOf(evicted);
+  const absl::Status write_status = store_->Write(write);
 
-  std::vector<RedisCommand> commands;
-  commands.reserve(chunk_ranges.size() + n + 3);
-  commands.push_back({"MULTI"});
-  for (size_t c = 0; c < chunk_ranges.size(); ++c) {
-    commands.push_back({"SET", ChunkRedisKey(options_.name, first_chunk_key + c), chunk_bytes[c]});
-  }
-  for (const ItemState& item : new_items) {
-    commands.push_back(
-        {"SET", ItemRedisKey(options_.name, item.record.key), EncodeItemRecord(item.record)});
-  }
-  if (!deletes.empty()) {
-    RedisCommand del = {"DEL"};
-    del.insert(del.end(), deletes.begin(), deletes.end());
-    commands.push_back(std::move(del));
-  }
-  commands.push_back({"EXEC"});
-
-  absl::Status write_status;
-  {
-    auto lease = pool_->Acquire();
-    absl::StatusOr<std::vector<RedisReply>> replies = lease->Pipeline(commands);
-    write_status = replies.ok() ? CheckTransactionReplies(*replies, "the episode's write")
-                                : replies.status();
-  }
-
-  std::vector<std::string> late_deletes;
+  RemovedItems trimmed;
   int64_t late_evicted = 0;
+  const int64_t early_evicted = static_cast<int64_t>(evicted.items.size());
   {
     absl::MutexLock lock(&mutex_);
     pending_inserts_ -= n;
     if (!write_status.ok()) {
       // Nothing was applied (MULTI/EXEC): put the evicted items back.
-      for (auto& [key, info] : evicted_chunks) {
-        ChunkInfo restored = info;
-        restored.refs = 0;
-        chunks_.emplace(key, restored);
-        num_steps_ += info.steps;
-        stored_bytes_ += info.bytes;
-      }
-      for (ItemState& item : evicted) AddItemLocked(std::move(item)).IgnoreError();
+      index_.Restore(std::move(evicted));
       return Annotate(write_status, absl::StrCat("episode (actor ", episode.actor_id(), ", id ",
                                                  episode.episode_id(), ") not stored"));
     }
     for (size_t c = 0; c < chunk_ranges.size(); ++c) {
-      ChunkInfo info;
-      info.steps = chunk_ranges[c].second - chunk_ranges[c].first;
-      info.bytes = static_cast<int64_t>(chunk_bytes[c].size());
-      chunks_.emplace(first_chunk_key + c, info);
-      num_steps_ += info.steps;
-      stored_bytes_ += info.bytes;
+      index_.AddChunk(write.chunks[c].first, chunk_ranges[c].second - chunk_ranges[c].first,
+                      static_cast<int64_t>(write.chunks[c].second.size()));
     }
-    for (ItemState& item : new_items) {
-      absl::Status s = AddItemLocked(std::move(item));
+    for (ItemRecord& record : write.items) {
+      IndexedItem item;
+      item.record = std::move(record);
+      absl::Status s = index_.AddItem(std::move(item));
       if (!s.ok()) LOG(ERROR) << "indexing a stored item failed: " << s;
     }
     // Concurrent inserts into a table with too few items to evict (all in flight) can
     // overshoot max_size together; the last one to commit trims the table.
-    while (static_cast<int64_t>(items_.size()) > options_.max_size) {
-      absl::StatusOr<Selection> victim = remover_->Select(gen_);
-      if (!victim.ok()) break;
-      RemoveItemLocked(victim->key, &late_deletes);
-      ++late_evicted;
-    }
+    late_evicted = index_.Evict(index_.num_items() - options_.max_size, gen_, &trimmed);
     total_inserted_ += n;
-    total_evicted_ += static_cast<int64_t>(evicted.size()) + late_evicted;
+    total_evicted_ += early_evicted + late_evicted;
     UpdateGaugesLocked();
   }
-  if (!late_deletes.empty()) {
+  if (!trimmed.empty()) {
     // If this fails the keys stay in Redis unindexed; the next start-up evicts them again.
-    absl::Status s = DeleteKeys(late_deletes);
+    absl::Status s = store_->Delete(KeysOf(trimmed));
     if (!s.ok()) LOG(WARNING) << "trimming table '" << options_.name << "' to max_size: " << s;
   }
-  const int64_t all_evicted = static_cast<int64_t>(evicted.size()) + late_evicted;
+  const int64_t all_evicted = early_evicted + late_evicted;
   rate_limiter_.Inserted(n);
   if (all_evicted > 0) rate_limiter_.Deleted(all_evicted);
   if (metrics_ != nullptr) {
@@ -329,7 +227,8 @@ absl::StatusOr<std::vector<SampledSequence>> Table::Sample(int n, bool compresse
   std::vector<double> probabilities(n);
   std::vector<int> pending(n);
   for (int i = 0; i < n; ++i) pending[i] = i;
-  std::vector<std::string> expired_deletes;
+  // Items removed while sampling; their Redis keys go after this sample has read them.
+  RemovedItems removed;
   int64_t expired = 0;
   absl::flat_hash_map<uint64_t, std::string> chunk_data;
   absl::flat_hash_map<uint64_t, Episode> decoded;
@@ -343,19 +242,17 @@ absl::StatusOr<std::vector<SampledSequence>> Table::Sample(int n, bool compresse
     {
       absl::MutexLock lock(&mutex_);
       for (int i : pending) {
-        absl::StatusOr<Selection> sel = selector_->Select(gen_);
+        absl::StatusOr<Selection> sel = index_.Select(gen_);
         if (!sel.ok()) {
           return absl::UnavailableError(
               absl::StrCat("table '", options_.name, "' became empty while sampling"));
         }
-        ItemState& item = items_.at(sel->key);
-        records[i] = item.record;
+        records[i] = index_.record(sel->key);
         probabilities[i] = sel->probability;
         ++total_sampled_;
         if (options_.max_times_sampled > 0 &&
-            ++item.times_sampled >= options_.max_times_sampled) {
-          // Remove from the index now; its Redis keys go after this sample has read them.
-          RemoveItemLocked(sel->key, &expired_deletes);
+            index_.CountSample(sel->key) >= options_.max_times_sampled) {
+          index_.RemoveItem(sel->key, &removed);
           ++expired;
           ++total_evicted_;
         }
@@ -371,17 +268,11 @@ absl::StatusOr<std::vector<SampledSequence>> Table::Sample(int n, bool compresse
     }
     absl::flat_hash_set<uint64_t> missing;
     if (!wanted.empty()) {
-      RedisCommand mget = {"MGET"};
-      for (uint64_t c : wanted) mget.push_back(ChunkRedisKey(options_.name, c));
-      auto lease = pool_->Acquire();
-      IVG_ASSIGN_OR_RETURN(RedisReply reply, lease->Command(mget));
-      if (reply.type != RedisReply::Type::kArray || reply.elements.size() != wanted.size()) {
-        return absl::UnavailableError(
-            absl::StrCat("Redis MGET of sampled chunks failed: ", reply.str));
-      }
+      IVG_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values,
+                           store_->ReadChunks(wanted));
       for (size_t j = 0; j < wanted.size(); ++j) {
-        if (reply.elements[j].type == RedisReply::Type::kString) {
-          chunk_data[wanted[j]] = std::move(reply.elements[j].str);
+        if (values[j].has_value()) {
+          chunk_data[wanted[j]] = *std::move(values[j]);
         } else {
           missing.insert(wanted[j]);
         }
@@ -396,24 +287,22 @@ absl::StatusOr<std::vector<SampledSequence>> Table::Sample(int n, bool compresse
     if (!retry.empty()) {
       // Either evicted since selection (then no longer indexed), or lost from Redis
       // (then drop it from the index so it is not selected again).
-      std::vector<std::string> stale;
       absl::MutexLock lock(&mutex_);
       for (int i : retry) {
-        if (items_.contains(records[i].key)) {
+        if (index_.contains(records[i].key)) {
           LOG(WARNING) << "item " << records[i].key << " of table '" << options_.name
                        << "' references a chunk missing from Redis; dropping it";
-          RemoveItemLocked(records[i].key, &stale);
+          index_.RemoveItem(records[i].key, &removed);
           ++total_evicted_;
           rate_limiter_.Deleted(1);
         }
       }
-      expired_deletes.insert(expired_deletes.end(), stale.begin(), stale.end());
     }
     pending = std::move(retry);
   }
 
-  if (!expired_deletes.empty()) {
-    absl::Status s = DeleteKeys(expired_deletes);
+  if (!removed.empty()) {
+    absl::Status s = store_->Delete(KeysOf(removed));
     if (!s.ok()) LOG(WARNING) << "deleting items sampled max_times_sampled times: " << s;
   }
   if (expired > 0) rate_limiter_.Deleted(expired);
@@ -505,152 +394,43 @@ absl::StatusOr<std::vector<SampledSequence>> Table::Sample(int n, bool compresse
 }
 
 absl::Status Table::Rebuild() {
-  const std::string item_prefix = ItemKeyPrefix(options_.name);
-  const std::string chunk_prefix = ChunkKeyPrefix(options_.name);
-  std::vector<uint64_t> item_keys;
-  std::vector<uint64_t> chunk_keys;
-  int64_t corrupt = 0;
-  uint64_t max_key = 0;
-  auto report = [&](const std::string& key, absl::string_view why) {
-    ++corrupt;
-    if (corrupt <= 20) {
-      LOG(WARNING) << "skipping Redis key '" << key << "': " << why;
-    }
-  };
-
-  auto lease = pool_->Acquire();
-  std::string cursor = "0";
-  do {
-    IVG_ASSIGN_OR_RETURN(RedisReply reply,
-                         lease->Command({"SCAN", cursor, "COUNT", std::to_string(kScanCount)}));
-    if (reply.type != RedisReply::Type::kArray || reply.elements.size() != 2) {
-      return absl::UnavailableError(absl::StrCat("Redis SCAN failed: ", reply.str));
-    }
-    cursor = reply.elements[0].str;
-    for (const RedisReply& k : reply.elements[1].elements) {
-      if (auto key = ParseNumericSuffix(k.str, item_prefix)) {
-        item_keys.push_back(*key);
-      } else if (auto key = ParseNumericSuffix(k.str, chunk_prefix)) {
-        chunk_keys.push_back(*key);
-        max_key = std::max(max_key, *key);
-      } else {
-        report(k.str, "not a key of replay table '" + options_.name + "'");
-      }
-    }
-  } while (cursor != "0");
-  std::sort(item_keys.begin(), item_keys.end());
-
-  // Chunk sizes.
-  absl::flat_hash_map<uint64_t, int64_t> chunk_sizes;
-  for (size_t b = 0; b < chunk_keys.size(); b += kReadBatch) {
-    std::vector<RedisCommand> commands;
-    for (size_t j = b; j < std::min(chunk_keys.size(), b + kReadBatch); ++j) {
-      commands.push_back({"STRLEN", ChunkRedisKey(options_.name, chunk_keys[j])});
-    }
-    IVG_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, lease->Pipeline(commands));
-    for (size_t j = 0; j < replies.size(); ++j) {
-      if (replies[j].type == RedisReply::Type::kInteger && replies[j].integer > 0) {
-        chunk_sizes[chunk_keys[b + j]] = replies[j].integer;
-      } else {
-        report(ChunkRedisKey(options_.name, chunk_keys[b + j]), "not a string value");
-      }
-    }
-  }
-
-  // Item records, in key (= insertion) order.
-  std::vector<ItemRecord> records;
-  for (size_t b = 0; b < item_keys.size(); b += kReadBatch) {
-    RedisCommand mget = {"MGET"};
-    const size_t end = std::min(item_keys.size(), b + kReadBatch);
-    for (size_t j = b; j < end; ++j) mget.push_back(ItemRedisKey(options_.name, item_keys[j]));
-    IVG_ASSIGN_OR_RETURN(RedisReply reply, lease->Command(mget));
-    if (reply.type != RedisReply::Type::kArray) {
-      // MGET fails as a whole if a key holds a non-string value: read one by one.
-      reply.elements.clear();
-      for (size_t j = b; j < end; ++j) {
-        IVG_ASSIGN_OR_RETURN(RedisReply one,
-                             lease->Command({"GET", ItemRedisKey(options_.name, item_keys[j])}));
-        reply.elements.push_back(std::move(one));
-      }
-    }
-    for (size_t j = b; j < end; ++j) {
-      const std::string redis_key = ItemRedisKey(options_.name, item_keys[j]);
-      const RedisReply& value = reply.elements[j - b];
-      max_key = std::max(max_key, item_keys[j]);
-      if (value.type != RedisReply::Type::kString) {
-        report(redis_key, "not a string value");
-        continue;
-      }
-      absl::StatusOr<ItemRecord> record = DecodeItemRecord(value.str);
-      if (!record.ok()) {
-        report(redis_key, record.status().message());
-        continue;
-      }
-      if (record->key != item_keys[j]) {
-        report(redis_key, absl::StrCat("record names key ", record->key));
-        continue;
-      }
-      bool chunks_ok = true;
-      for (uint64_t c : record->chunk_keys) chunks_ok = chunks_ok && chunk_sizes.contains(c);
-      if (!chunks_ok) {
-        report(redis_key, "references a chunk that is not in Redis");
-        continue;
-      }
-      records.push_back(*std::move(record));
-    }
-  }
-
-  std::vector<std::string> orphans;
+  IVG_ASSIGN_OR_RETURN(ScanResult scan, store_->Scan());
+  // Unreferenced chunks, and items beyond max_size: deleted from Redis once indexed.
+  StoredKeys cleanup;
   {
     absl::MutexLock lock(&mutex_);
-    for (ItemRecord& r : records) {
+    for (ItemRecord& r : scan.items) {
       for (size_t c = 0; c < r.chunk_keys.size(); ++c) {
-        auto [it, inserted] = chunks_.try_emplace(r.chunk_keys[c]);
-        if (inserted) {
-          it->second.steps = r.chunk_steps[c];
-          it->second.bytes = chunk_sizes.at(r.chunk_keys[c]);
-          num_steps_ += it->second.steps;
-          stored_bytes_ += it->second.bytes;
-        }
+        index_.AddChunk(r.chunk_keys[c], r.chunk_steps[c], scan.chunk_bytes.at(r.chunk_keys[c]));
       }
-      ItemState state;
-      state.record = std::move(r);
-      IVG_RETURN_IF_ERROR(AddItemLocked(std::move(state)));
+      IndexedItem item;
+      item.record = std::move(r);
+      IVG_RETURN_IF_ERROR(index_.AddItem(std::move(item)));
     }
-    for (uint64_t c : chunk_keys) {
-      if (chunk_sizes.contains(c) && !chunks_.contains(c)) {
-        orphans.push_back(ChunkRedisKey(options_.name, c));
-      }
+    for (const auto& [c, bytes] : scan.chunk_bytes) {
+      if (!index_.has_chunk(c)) cleanup.chunks.push_back(c);
     }
     // A smaller max_size than the data was written with: evict down to it.
-    int64_t excess = static_cast<int64_t>(items_.size()) - options_.max_size;
-    std::vector<std::string> evictions;
-    for (; excess > 0; --excess) {
-      absl::StatusOr<Selection> victim = remover_->Select(gen_);
-      if (!victim.ok()) break;
-      RemoveItemLocked(victim->key, &evictions);
-    }
-    orphans.insert(orphans.end(), evictions.begin(), evictions.end());
-    next_key_ = max_key + 1;
+    RemovedItems evicted;
+    index_.Evict(index_.num_items() - options_.max_size, gen_, &evicted);
+    const StoredKeys evicted_keys = KeysOf(evicted);
+    cleanup.items = evicted_keys.items;
+    cleanup.chunks.insert(cleanup.chunks.end(), evicted_keys.chunks.begin(),
+                          evicted_keys.chunks.end());
+    next_key_ = scan.max_key + 1;
     UpdateGaugesLocked();
-    rate_limiter_.Restore(static_cast<int64_t>(items_.size()));
-    LOG(INFO) << "table '" << options_.name << "' rebuilt from Redis: " << items_.size()
-              << " items, " << chunks_.size() << " chunks, " << num_steps_ << " steps, "
-              << stored_bytes_ << " bytes; " << corrupt << " keys skipped";
+    rate_limiter_.Restore(index_.num_items());
+    LOG(INFO) << "table '" << options_.name << "' rebuilt from Redis: " << index_.num_items()
+              << " items, " << index_.num_chunks() << " chunks, " << index_.num_steps()
+              << " steps, " << index_.stored_bytes() << " bytes; " << scan.corrupt_keys
+              << " keys skipped";
   }
-  if (!orphans.empty()) {
-    LOG(INFO) << "deleting " << orphans.size() << " unreferenced chunk/evicted keys";
-    for (size_t b = 0; b < orphans.size(); b += 1000) {
-      std::vector<std::string> part(orphans.begin() + b,
-                                    orphans.begin() + std::min(orphans.size(), b + 1000));
-      RedisCommand del = {"DEL"};
-      del.insert(del.end(), part.begin(), part.end());
-      IVG_ASSIGN_OR_RETURN(RedisReply r, lease->Command(del));
-      if (r.is_error()) return RedisReplyError(r, "deleting unreferenced chunks");
-    }
+  if (!cleanup.empty()) {
+    LOG(INFO) << "deleting " << cleanup.size() << " unreferenced chunk/evicted keys";
+    IVG_RETURN_IF_ERROR(store_->DeleteInBatches(cleanup));
   }
-  corrupt_keys_skipped_ = corrupt;
-  if (metrics_ != nullptr) metrics_->corrupt_keys->Increment(corrupt);
+  corrupt_keys_skipped_ = scan.corrupt_keys;
+  if (metrics_ != nullptr) metrics_->corrupt_keys->Increment(scan.corrupt_keys);
   return absl::OkStatus();
 }
 
@@ -660,12 +440,12 @@ TableInfo Table::Info() const {
   info.set_max_size(options_.max_size);
   *info.mutable_rate_limiter() = rate_limiter_.Info();
   absl::MutexLock lock(&mutex_);
-  info.set_selector(selector_->name());
-  info.set_remover(remover_->name());
-  info.set_num_items(static_cast<int64_t>(items_.size()));
-  info.set_num_chunks(static_cast<int64_t>(chunks_.size()));
-  info.set_num_steps(num_steps_);
-  info.set_stored_bytes(stored_bytes_);
+  info.set_selector(index_.selector_name());
+  info.set_remover(index_.remover_name());
+  info.set_num_items(index_.num_items());
+  info.set_num_chunks(index_.num_chunks());
+  info.set_num_steps(index_.num_steps());
+  info.set_stored_bytes(index_.stored_bytes());
   info.set_total_inserted_items(total_inserted_);
   info.set_total_sampled_items(total_sampled_);
   info.set_total_evicted_items(total_evicted_);

@@ -1,6 +1,7 @@
 // A replay table: items (L-step windows of episodes) stored in Redis as references to
-// compressed chunks, with an in-memory index (selector, remover, reference counts) that
-// is rebuilt from Redis at start-up.
+// compressed chunks. The Table orchestrates three parts: the chunk store (chunk_store.h:
+// Redis transactions, key layout, the start-up scan), the item index (item_index.h: items,
+// chunk reference counts, selector and remover) and the rate limiter, and keeps the metrics.
 //
 // Storage contract (storage_format.h): each episode's steps are stored once, in chunks of
 // `chunk_length` steps; an item references the chunks covering its window. A chunk is
@@ -21,7 +22,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -29,12 +29,13 @@
 #include "proto/config.pb.h"
 #include "proto/episode.pb.h"
 #include "proto/replay.pb.h"
+#include "services/replay/chunk_store.h"
 #include "services/replay/episode_validation.h"
+#include "services/replay/item_index.h"
 #include "services/replay/rate_limiter.h"
 #include "services/replay/redis/redis_connection.h"
 #include "services/replay/replay_metrics.h"
 #include "services/replay/selectors/selector.h"
-#include "services/replay/storage_format.h"
 
 namespace ivg::replay {
 
@@ -109,47 +110,24 @@ class Table {
   int64_t size() const;
 
  private:
-  struct ChunkInfo {
-    int32_t refs = 0;
-    int32_t steps = 0;
-    int64_t bytes = 0;
-  };
-  struct ItemState {
-    ItemRecord record;
-    int32_t times_sampled = 0;
-  };
-
-  Table(TableOptions options, RedisConnectionPool* pool, const ReplayMetrics* metrics);
+  Table(TableOptions options, std::unique_ptr<ChunkStore> store, const ReplayMetrics* metrics);
   absl::Status Rebuild();
-  // Adds an item to the index (selectors + chunk refs). Chunks must be in chunks_.
-  absl::Status AddItemLocked(ItemState item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Removes `key` from the index; appends its Redis key and any chunk it was the last
-  // reference of to `redis_deletes`; returns the removed state.
-  ItemState RemoveItemLocked(uint64_t key, std::vector<std::string>* redis_deletes)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Runs DEL on `keys` in one MULTI/EXEC.
-  absl::Status DeleteKeys(const std::vector<std::string>& keys);
   void UpdateGaugesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const TableOptions options_;
   const int32_t stride_;
   const int32_t chunk_length_;
-  RedisConnectionPool* const pool_;
+  const std::unique_ptr<ChunkStore> store_;
   const ReplayMetrics* const metrics_;
   RateLimiter rate_limiter_;
   int64_t corrupt_keys_skipped_ = 0;  // Set once by Rebuild.
 
   mutable absl::Mutex mutex_;
   absl::BitGen gen_ ABSL_GUARDED_BY(mutex_);
-  std::unique_ptr<Selector> selector_ ABSL_GUARDED_BY(mutex_);
-  std::unique_ptr<Selector> remover_ ABSL_GUARDED_BY(mutex_);
-  absl::flat_hash_map<uint64_t, ItemState> items_ ABSL_GUARDED_BY(mutex_);
-  absl::flat_hash_map<uint64_t, ChunkInfo> chunks_ ABSL_GUARDED_BY(mutex_);
+  ItemIndex index_ ABSL_GUARDED_BY(mutex_);
   uint64_t next_key_ ABSL_GUARDED_BY(mutex_) = 1;
   // Items of inserts whose Redis write is in flight (counted against max_size).
   int64_t pending_inserts_ ABSL_GUARDED_BY(mutex_) = 0;
-  int64_t num_steps_ ABSL_GUARDED_BY(mutex_) = 0;
-  int64_t stored_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t total_inserted_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t total_sampled_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t total_evicted_ ABSL_GUARDED_BY(mutex_) = 0;
