@@ -31,8 +31,9 @@ function(ivg_protobuf_include target)
 endfunction()
 
 # ivg_add_subdirectories(LEARNER_CORE <dir> DIRS <dirs...>)
-# Adds each folder in order. A learner-core-only build (IVG_LEARNER_CORE_ONLY, for GPU
-# machines without gRPC, MuJoCo or Redis) adds only the LEARNER_CORE folder, if any.
+# Adds each folder in order. A core-only build (IVG_LEARNER_CORE_ONLY, for GPU machines
+# without gRPC, MuJoCo or Redis) adds only the LEARNER_CORE folder (the one that holds the
+# model core's tests or benchmark), if any.
 function(ivg_add_subdirectories)
   cmake_parse_arguments(ARG "" "LEARNER_CORE" "DIRS" ${ARGN})
   foreach(dir ${ARG_DIRS})

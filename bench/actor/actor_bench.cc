@@ -35,7 +35,12 @@
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/rnn.h>
+#include <torch/utils.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -43,21 +48,21 @@
 #include "absl/strings/str_split.h"
 #include "bench/common/bench_util.h"
 #include "common/config/config_loader.h"
-#include "common/shutdown/shutdown_signal.h"
 #include "common/grpc/client_context.h"
 #include "common/grpc/server_host.h"
+#include "common/model/learner_core.h"
+#include "common/model/networks.h"
+#include "common/model/proprio_scaling.h"
+#include "common/model_config/model_config.h"
+#include "common/policy/policy_runner.h"
+#include "common/shutdown/shutdown_signal.h"
 #include "glog/logging.h"
 #include "proto/health.grpc.pb.h"
 #include "proto/params.grpc.pb.h"
 #include "proto/policy.grpc.pb.h"
 #include "services/actor/actor.h"
 #include "services/actor/env/mujoco_handles.h"
-#include "services/actor/env/proprio_scaling.h"
 #include "services/actor/env/sawyer_env.h"
-#include "services/actor/policy_runner.h"
-#include "services/learner/config_options.h"
-#include "services/learner/core/learner_core.h"
-#include "services/learner/core/networks.h"
 #include "services/learner/parameter_publisher.h"
 #include "services/param_server/parameter_service.h"
 #include "services/param_server/parameter_store.h"
@@ -108,9 +113,9 @@ double Percentile(std::vector<double> v, double q) {
 struct Profile {
   std::string name;
   ExperimentConfig config;
-  std::unique_ptr<learner::LearnerCore> core;
+  std::unique_ptr<model::LearnerCore> core;
   PublishRequest params;
-  std::unique_ptr<actor::PolicyRunner> runner;
+  std::unique_ptr<policy::PolicyRunner> runner;
   size_t parameter_count = 0;
 };
 
@@ -120,15 +125,15 @@ Profile MakeProfile(const std::string& name, const std::string& path) {
   auto config = LoadExperimentConfig(path, {});
   CHECK(config.ok()) << config.status();
   p.config = *config;
-  auto options = learner::CoreOptionsFromConfig(p.config);
+  auto options = model::CoreOptionsFromConfig(p.config);
   CHECK(options.ok()) << options.status();
-  auto core = learner::LearnerCore::Create(*options);
+  auto core = model::LearnerCore::Create(*options);
   CHECK(core.ok()) << core.error();
   p.core = core.consume();
   auto request = learner::MakePublishRequest(*p.core, /*version=*/1, /*include_model=*/false);
   CHECK(request.ok()) << request.status();
   p.params = *request;
-  auto runner = actor::PolicyRunner::Create(p.config, /*threads=*/1);
+  auto runner = policy::PolicyRunner::Create(p.config, /*threads=*/1);
   CHECK(runner.ok()) << runner.status();
   p.runner = std::move(*runner);
   {
@@ -147,12 +152,12 @@ Profile MakeProfile(const std::string& name, const std::string& path) {
 // other frames).
 class CachedEncoder {
  public:
-  CachedEncoder(learner::IvgModel& model, const learner::ModelOptions& options)
+  CachedEncoder(model::IvgModel& model, const model::ModelOptions& options)
       : options_(options), policy_(model->policy) {
     auto children = model->encoder->named_children();
     conv0_ = std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(children["conv0"]);
     for (const char* name : {"block1", "block2", "block3"}) {
-      blocks_.push_back(std::dynamic_pointer_cast<learner::ResidualBlockImpl>(children[name]));
+      blocks_.push_back(std::dynamic_pointer_cast<model::ResidualBlockImpl>(children[name]));
     }
     proprio_mlp_ = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(children["proprio_mlp"]);
     fusion_mlp_ = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(children["fusion_mlp"]);
@@ -185,15 +190,15 @@ class CachedEncoder {
   }
 
  private:
-  learner::ModelOptions options_;
+  model::ModelOptions options_;
   std::shared_ptr<torch::nn::Conv2dImpl> conv0_;
-  std::vector<std::shared_ptr<learner::ResidualBlockImpl>> blocks_;
+  std::vector<std::shared_ptr<model::ResidualBlockImpl>> blocks_;
   std::shared_ptr<torch::nn::SequentialImpl> proprio_mlp_, fusion_mlp_;
   std::shared_ptr<torch::nn::LSTMImpl> lstm_;
-  learner::Policy policy_;
+  model::Policy policy_;
 };
 
-at::Tensor ImageTensor(const env::Observation& o, const learner::ModelOptions& m) {
+at::Tensor ImageTensor(const env::Observation& o, const model::ModelOptions& m) {
   return torch::from_blob(const_cast<uint8_t*>(o.pixels.data()),
                           {1, m.image_channels, m.image_size, m.image_size}, at::kByte)
       .clone();
@@ -201,11 +206,9 @@ at::Tensor ImageTensor(const env::Observation& o, const learner::ModelOptions& m
 
 at::Tensor ProprioTensor(const env::Observation& o) {
   at::Tensor t = at::empty({1, static_cast<int64_t>(o.proprio.size())}, at::kFloat);
-  for (size_t i = 0; i < o.proprio.size(); ++i) {
-    // The runner's default scaling: the fixed bounds of proprio_scaling.h.
-    t.data_ptr<float>()[i] = env::ScaleProprio(i, o.proprio[i]);
-  }
-  return t;
+  std::copy(o.proprio.begin(), o.proprio.end(), t.data_ptr<float>());
+  // The runner's default scaling: the environment's fixed bounds.
+  return model::ScaleProprio(t, model::DefaultProprioBounds(static_cast<int>(o.proprio.size())));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -247,7 +250,7 @@ LoopResult RunLoop(env::SawyerEnv& environment, LoopKind kind, Profile* profile,
     } else if (kind == LoopKind::kRunner) {
       window.push_back(ts->observation);
       if (static_cast<int>(window.size()) > history) window.pop_front();
-      std::vector<actor::FrameView> frames;
+      std::vector<policy::FrameView> frames;
       for (const env::Observation& o : window) frames.push_back({o.pixels, o.proprio});
       auto out = profile->runner->Act(frames, 0, /*deterministic=*/false, rng());
       CHECK(out.ok()) << out.status();
@@ -284,12 +287,12 @@ void CheckCachedMatchesRunner(env::SawyerEnv& environment, Profile& profile,
     CHECK(ts.ok());
     obs.push_back(ts->observation);
   }
-  std::vector<actor::FrameView> frames;
+  std::vector<policy::FrameView> frames;
   for (const auto& o : obs) frames.push_back({o.pixels, o.proprio});
   auto out = profile.runner->Act(frames, 0, /*deterministic=*/true, 0);
   CHECK(out.ok()) << out.status();
   torch::NoGradGuard no_grad;
-  const learner::ModelOptions& m = profile.core->options().model;
+  const model::ModelOptions& m = profile.core->options().model;
   std::vector<at::Tensor> fused;
   for (const auto& o : obs) {
     fused.push_back(cached.Fuse(cached.Conv(cached.Pixels(ImageTensor(o, m))), ProprioTensor(o)));
@@ -384,9 +387,9 @@ void ProfileSection(env::SawyerEnv& environment, std::vector<Profile>& profiles)
   std::printf("  anchor: env Step with both cameras %.3f ms\n", env_ms);
   torch::NoGradGuard no_grad;
   for (Profile& p : profiles) {
-    const learner::ModelOptions& m = p.core->options().model;
+    const model::ModelOptions& m = p.core->options().model;
     CachedEncoder enc(p.core->model(), m);
-    std::vector<actor::FrameView> frames;
+    std::vector<policy::FrameView> frames;
     for (const auto& o : obs) frames.push_back({o.pixels, o.proprio});
     at::Tensor img1 = ImageTensor(obs[2], m);
     at::Tensor img3 = torch::cat({ImageTensor(obs[0], m), ImageTensor(obs[1], m), img1}, 0);
@@ -497,9 +500,9 @@ void GrpcSection(env::SawyerEnv& environment, std::vector<Profile>& profiles) {
 
     Latencies health, fetch_current, act_rpc, act_local, fetch_full, fetch_load;
     size_t full_bytes = 0, current_bytes = 0, act_bytes = act.ByteSizeLong();
-    std::vector<actor::FrameView> frames;
+    std::vector<policy::FrameView> frames;
     for (const auto& o : obs) frames.push_back({o.pixels, o.proprio});
-    auto actor_runner = actor::PolicyRunner::Create(p.config, 1);
+    auto actor_runner = policy::PolicyRunner::Create(p.config, 1);
     CHECK(actor_runner.ok());
     for (int i = 0; i < calls + 20; ++i) {
       const bool record = i >= 20;  // The first calls warm up channel and allocator.
@@ -595,9 +598,9 @@ int ServeParameters() {
   options.max_message_bytes = config->cluster().max_message_bytes();
   auto host = GrpcServerHost::Create(options, {&service});
   CHECK(host.ok()) << host.status();
-  auto options_core = learner::CoreOptionsFromConfig(*config);
+  auto options_core = model::CoreOptionsFromConfig(*config);
   CHECK(options_core.ok()) << options_core.status();
-  auto core = learner::LearnerCore::Create(*options_core);
+  auto core = model::LearnerCore::Create(*options_core);
   CHECK(core.ok()) << core.error();
   auto request = learner::MakePublishRequest(*core.value(), 1, false);
   CHECK(request.ok()) << request.status();
@@ -666,9 +669,9 @@ int RunActor() {
 int Publish() {
   auto config = LoadExperimentConfig(absl::GetFlag(FLAGS_config), Overrides());
   CHECK(config.ok()) << config.status();
-  auto options = learner::CoreOptionsFromConfig(*config);
+  auto options = model::CoreOptionsFromConfig(*config);
   CHECK(options.ok()) << options.status();
-  auto core = learner::LearnerCore::Create(*options);
+  auto core = model::LearnerCore::Create(*options);
   CHECK(core.ok()) << core.error();
   auto request =
       learner::MakePublishRequest(*core.value(), absl::GetFlag(FLAGS_version), false);

@@ -20,13 +20,13 @@
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
-#include "services/learner/core/learner_core.h"
+#include "common/model/learner_core.h"
 
 namespace {
 
-using ivg::learner::Batch;
-using ivg::learner::CoreOptions;
-using ivg::learner::LearnerCore;
+using ivg::model::Batch;
+using ivg::model::CoreOptions;
+using ivg::model::LearnerCore;
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

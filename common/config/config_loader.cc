@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/config/derived_values.h"
 #include "common/status/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -293,8 +294,37 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
   if (model.policy_min_log_std() >= model.policy_max_log_std()) {
     return error("field 'model.policy_min_log_std' must be < 'model.policy_max_log_std'");
   }
+  if (model.decoder_channels() % 4 != 0) {
+    return error(absl::StrCat(
+        "field 'model.decoder_channels' must be divisible by 4 (bilinear additive upsampling), "
+        "got ", model.decoder_channels()));
+  }
+  if (env.image_size() != 64) {
+    return error(absl::StrCat("field 'env.image_size' must be 64 (the decoder's output), got ",
+                              env.image_size()));
+  }
+  if (model.proprio_low_size() != model.proprio_high_size() ||
+      (model.proprio_low_size() != 0 && model.proprio_low_size() != model.proprio_size())) {
+    return error(absl::StrCat("fields 'model.proprio_low' and 'model.proprio_high' must both be "
+                              "empty or both hold ", model.proprio_size(), " values; got ",
+                              model.proprio_low_size(), " and ", model.proprio_high_size()));
+  }
+  for (int i = 0; i < model.proprio_low_size(); ++i) {
+    if (!(model.proprio_low(i) < model.proprio_high(i))) {
+      return error(absl::StrCat("field 'model.proprio_low[", i,
+                                "]' must be below 'model.proprio_high[", i, "]'"));
+    }
+  }
+  if (model.tanh_squashed_policy()) {
+    return error(
+        "field 'model.tanh_squashed_policy' is not implemented; use the unbounded Gaussian "
+        "(the default)");
+  }
   const LearnerConfig& learner = config.learner();
-  const int sequence_length = learner.burn_in() + learner.model_rollout();
+  if (learner.scale_value_by_one_minus_gamma() && learner.gamma() >= 1.0) {
+    return error("field 'learner.scale_value_by_one_minus_gamma' needs 'learner.gamma' < 1");
+  }
+  const int sequence_length = SequenceLength(config);
   if (sequence_length > env.episode_steps()) {
     return error(absl::StrCat("fields 'learner.burn_in' + 'learner.model_rollout' = ",
                               sequence_length, " exceed 'env.episode_steps' = ",

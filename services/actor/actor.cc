@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/config/derived_values.h"
 #include "common/grpc/client_context.h"
 #include "common/grpc/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -23,8 +24,8 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ExperimentConfig& con
                                                      metrics::MetricRegistry* registry) {
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<env::SawyerEnv> environment,
                        env::SawyerEnv::Create(config.env()));
-  IVG_ASSIGN_OR_RETURN(std::unique_ptr<PolicyRunner> policy,
-                       PolicyRunner::Create(config, config.actor().inference_threads()));
+  IVG_ASSIGN_OR_RETURN(std::unique_ptr<policy::PolicyRunner> policy,
+                       policy::PolicyRunner::Create(config, config.actor().inference_threads()));
   if (config.replay().shard_addresses_size() == 0) {
     return absl::InvalidArgumentError(
         "field 'replay.shard_addresses' is empty: the actor has no replay shard to insert into");
@@ -45,7 +46,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ExperimentConfig& con
 }
 
 Actor::Actor(const ExperimentConfig& config, int actor_id, std::unique_ptr<env::SawyerEnv> env,
-             std::unique_ptr<PolicyRunner> policy,
+             std::unique_ptr<policy::PolicyRunner> policy,
              std::unique_ptr<replay::ShardedReplayClient> replay,
              std::unique_ptr<ParameterService::Stub> params, metrics::MetricRegistry* registry)
     : config_(config),
@@ -114,10 +115,7 @@ Actor::Actor(const ExperimentConfig& config, int actor_id, std::unique_ptr<env::
 }
 
 std::string Actor::TaskName(int task_index) const {
-  const Task task = config_.env().multitask_tasks_size() > 0
-                        ? static_cast<Task>(config_.env().multitask_tasks(task_index))
-                        : config_.env().task();
-  return Task_Name(task);
+  return Task_Name(TaskAt(config_, task_index));
 }
 
 double Actor::SuccessThreshold(Task task) const {
@@ -201,7 +199,7 @@ absl::Status Actor::RunEpisode() {
     return absl::UnavailableError("no parameters published yet");
   }
   parameter_wait_ = absl::Milliseconds(config_.actor().retry_initial_backoff_ms());
-  const int num_tasks = std::max(1, config_.env().multitask_tasks_size());
+  const int num_tasks = NumTasks(config_);
   const int task_index = static_cast<int>(rng_() % num_tasks);
   IVG_RETURN_IF_ERROR(env_->SetTaskIndex(task_index));
   IVG_ASSIGN_OR_RETURN(env::TimeStep step, env_->Reset(static_cast<uint64_t>(next_seed_)));
@@ -224,7 +222,7 @@ absl::Status Actor::RunEpisode() {
     // from a fresh state (ALGORITHM.md, "Actors").
     const absl::Time inference_start = absl::Now();
     IVG_ASSIGN_OR_RETURN(
-        PolicyOutput output,
+        policy::PolicyOutput output,
         policy_->ActOnNewestFrame({step.observation.pixels, step.observation.proprio}, task_index,
                                   /*deterministic=*/false, rng_()));
     inference_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - inference_start));
@@ -261,10 +259,7 @@ absl::Status Actor::RunEpisode() {
   registry_->AddGauge("ivg_actor_episode_return", "Return of the last episode.", {"actor", "task"})
       .WithLabels({absl::StrCat(actor_id_), task_name})
       ->Set(episode_return);
-  const double threshold = SuccessThreshold(
-      config_.env().multitask_tasks_size() > 0
-          ? static_cast<Task>(config_.env().multitask_tasks(task_index))
-          : config_.env().task());
+  const double threshold = SuccessThreshold(TaskAt(config_, task_index));
   if (threshold >= 0) {
     registry_
         ->AddCounter("ivg_actor_successes_total",

@@ -19,11 +19,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
+#include "common/policy/policy_runner.h"
 #include "proto/config.pb.h"
 #include "proto/episode.pb.h"
 #include "proto/params.grpc.pb.h"
 #include "services/actor/env/sawyer_env.h"
-#include "services/actor/policy_runner.h"
 #include "services/replay/client/sharded_replay_client.h"
 
 namespace ivg::actor {
@@ -47,7 +47,7 @@ class Actor {
 
  private:
   Actor(const ExperimentConfig& config, int actor_id, std::unique_ptr<env::SawyerEnv> env,
-        std::unique_ptr<PolicyRunner> policy,
+        std::unique_ptr<policy::PolicyRunner> policy,
         std::unique_ptr<replay::ShardedReplayClient> replay,
         std::unique_ptr<ParameterService::Stub> params, metrics::MetricRegistry* registry);
 
@@ -61,7 +61,7 @@ class Actor {
   const ExperimentConfig config_;
   const int actor_id_;
   std::unique_ptr<env::SawyerEnv> env_;
-  std::unique_ptr<PolicyRunner> policy_;
+  std::unique_ptr<policy::PolicyRunner> policy_;
   std::unique_ptr<replay::ShardedReplayClient> replay_;
   std::unique_ptr<ParameterService::Stub> params_;
   std::mt19937_64 rng_;

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/config/config_loader.h"
+#include "common/config/derived_values.h"
 #include "common/logging/logging.h"
 #include "common/metrics/http_get.h"
 #include "common/shutdown/shutdown_signal.h"
@@ -120,11 +121,7 @@ absl::StatusOr<ExperimentConfig> ResolveConfig(const std::vector<std::string>& f
 
 std::vector<std::string> TaskNames(const ExperimentConfig& config) {
   std::vector<std::string> names;
-  if (config.env().multitask_tasks_size() > 0) {
-    for (int task : config.env().multitask_tasks()) names.push_back(Task_Name(static_cast<Task>(task)));
-  } else {
-    names.push_back(Task_Name(config.env().task()));
-  }
+  for (Task task : Tasks(config)) names.push_back(Task_Name(task));
   return names;
 }
 

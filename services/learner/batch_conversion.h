@@ -2,19 +2,18 @@
 #ifndef IVG_SERVICES_LEARNER_BATCH_CONVERSION_H_
 #define IVG_SERVICES_LEARNER_BATCH_CONVERSION_H_
 
-#include <vector>
-
 #include "absl/status/statusor.h"
+#include "common/model/batch.h"
+#include "common/model/proprio_scaling.h"
 #include "proto/episode.pb.h"
-#include "services/learner/core/batch.h"
 
 namespace ivg::learner {
 
-// Decodes every field (checking dtypes and byte lengths), maps proprio to [-1, 1] with the
-// fixed per-dimension bounds (identity when both are empty) and widens task ids to int64.
-absl::StatusOr<Batch> BatchFromProto(const SequenceBatch& proto,
-                                     const std::vector<double>& proprio_low,
-                                     const std::vector<double>& proprio_high);
+// Decodes every field (checking dtypes and byte lengths), maps proprio to [-1, 1] with
+// `proprio_bounds` (model::ScaleProprio, as every policy does; identity when empty) and
+// widens task ids to int64.
+absl::StatusOr<model::Batch> BatchFromProto(const SequenceBatch& proto,
+                                            const model::ProprioBounds& proprio_bounds);
 
 }  // namespace ivg::learner
 

@@ -74,7 +74,7 @@ absl::StatusOr<std::unique_ptr<C10dCollective>> C10dCollective::Create(
   return std::unique_ptr<C10dCollective>(new C10dCollective(std::move(state)));
 }
 
-Error C10dCollective::AllReduceSum(at::Tensor& tensor) {
+model::Error C10dCollective::AllReduceSum(at::Tensor& tensor) {
   try {
 #ifdef IVG_WITH_NCCL
     if (tensor.is_cuda() && state_->nccl) {
@@ -93,7 +93,7 @@ Error C10dCollective::AllReduceSum(at::Tensor& tensor) {
   }
 }
 
-Error C10dCollective::Broadcast(at::Tensor& tensor, int root) {
+model::Error C10dCollective::Broadcast(at::Tensor& tensor, int root) {
   try {
     at::Tensor host = tensor.is_cuda() ? tensor.cpu() : tensor;
     std::vector<at::Tensor> tensors{host};

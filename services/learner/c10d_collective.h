@@ -4,28 +4,15 @@
 #ifndef IVG_SERVICES_LEARNER_C10D_COLLECTIVE_H_
 #define IVG_SERVICES_LEARNER_C10D_COLLECTIVE_H_
 
-#include <functional>
 #include <memory>
-#include <string>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "services/learner/core/learner_core.h"
+#include "common/model/collective.h"
+#include "services/learner/c10d_collective_options.h"
 
 namespace ivg::learner {
 
-struct C10dCollectiveOptions {
-  std::string host = "127.0.0.1";
-  // Rank 0 listens here (0 = any free port, reported through on_listening); others connect.
-  int port = 0;
-  int rank = 0;
-  int world_size = 1;
-  absl::Duration timeout = absl::Seconds(60);
-  // Called by rank 0 with the bound port before it waits for the other ranks.
-  std::function<void(int port)> on_listening;
-};
-
-class C10dCollective : public Collective {
+class C10dCollective : public model::Collective {
  public:
   // Blocks until every rank has joined (or the timeout passes).
   static absl::StatusOr<std::unique_ptr<C10dCollective>> Create(
@@ -34,8 +21,8 @@ class C10dCollective : public Collective {
 
   int world_size() const override;
   int rank() const override;
-  Error AllReduceSum(at::Tensor& tensor) override;
-  Error Broadcast(at::Tensor& tensor, int root) override;
+  model::Error AllReduceSum(at::Tensor& tensor) override;
+  model::Error Broadcast(at::Tensor& tensor, int root) override;
 
  private:
   struct State;

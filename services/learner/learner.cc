@@ -13,14 +13,25 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/config/config_loader.h"
+#include "common/model/learner_core.h"
+#include "common/model_config/model_config.h"
 #include "common/status/status_macros.h"
 #include "glog/logging.h"
 #include "services/learner/batch_conversion.h"
-#include "services/learner/config_options.h"
-#include "services/learner/core/learner_core.h"
+#include "services/learner/c10d_collective.h"
 #include "services/learner/reconstruction_strip.h"
 
 namespace ivg::learner {
+
+using model::Batch;
+using model::Collective;
+using model::CoreOptions;
+using model::CoreOptionsFromConfig;
+using model::Error;
+using model::LearnerCore;
+using model::LossValues;
+using model::SliceBatch;
+using model::StepStats;
 
 // The learner's Prometheus series (names documented in services/learner/README.md).
 struct LearnerMetrics {
@@ -100,13 +111,20 @@ Learner::Learner(LearnerOptions options, std::unique_ptr<SequenceSource> source,
       core_(std::move(core)) {
   metrics_ = std::make_unique<LearnerMetrics>(
       options_.registry ? *options_.registry : metrics::DefaultRegistry());
-  ProprioBounds bounds = ProprioBoundsFromConfig(options_.config);
-  proprio_low_ = std::move(bounds.low);
-  proprio_high_ = std::move(bounds.high);
   rank_ = collective_ ? collective_->rank() : 0;
 }
 
 Learner::~Learner() = default;
+
+absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(LearnerOptions options,
+                                                         std::unique_ptr<SequenceSource> source,
+                                                         ParameterPublisher* publisher) {
+  std::unique_ptr<Collective> collective;
+  if (options.rendezvous.has_value() && options.rendezvous->world_size > 1) {
+    IVG_ASSIGN_OR_RETURN(collective, C10dCollective::Create(*options.rendezvous));
+  }
+  return Create(std::move(options), std::move(source), std::move(collective), publisher);
+}
 
 absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(LearnerOptions options,
                                                          std::unique_ptr<SequenceSource> source,
@@ -226,7 +244,7 @@ absl::Status Learner::Step() {
     sampled_or = source_->Sample(lc.batch_size_per_learner());
   }
   IVG_ASSIGN_OR_RETURN(SequenceBatch proto, std::move(sampled_or));
-  IVG_ASSIGN_OR_RETURN(Batch batch, BatchFromProto(proto, proprio_low_, proprio_high_));
+  IVG_ASSIGN_OR_RETURN(Batch batch, BatchFromProto(proto, model::ProprioBoundsFromConfig(options_.config)));
   const absl::Time sampled = absl::Now();
   metrics_->sample_latency->Observe(absl::ToDoubleSeconds(sampled - start));
 

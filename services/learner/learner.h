@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -17,14 +18,18 @@
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
 #include "proto/config.pb.h"
+#include "services/learner/c10d_collective_options.h"
 #include "services/learner/parameter_publisher.h"
 #include "services/learner/sequence_source.h"
 
-namespace ivg::learner {
-
+namespace ivg::model {
 class Collective;
 class LearnerCore;
 struct Batch;
+}  // namespace ivg::model
+
+namespace ivg::learner {
+
 struct LearnerMetrics;
 
 struct LearnerOptions {
@@ -39,6 +44,9 @@ struct LearnerOptions {
   bool resume_if_present = false;
   // Metrics go here; null = the process's default registry.
   metrics::MetricRegistry* registry = nullptr;
+  // Set (world_size > 1) to join the synchronous learners through c10d when Create is given
+  // no collective of its own.
+  std::optional<C10dCollectiveOptions> rendezvous;
 };
 
 class Learner {
@@ -48,7 +56,12 @@ class Learner {
   // initial parameters.
   static absl::StatusOr<std::unique_ptr<Learner>> Create(LearnerOptions options,
                                                          std::unique_ptr<SequenceSource> source,
-                                                         std::unique_ptr<Collective> collective,
+                                                         std::unique_ptr<model::Collective> collective,
+                                                         ParameterPublisher* publisher);
+  // As above; the collective (if any) comes from options.rendezvous. The learner's main
+  // uses this form, which keeps LibTorch types out of it.
+  static absl::StatusOr<std::unique_ptr<Learner>> Create(LearnerOptions options,
+                                                         std::unique_ptr<SequenceSource> source,
                                                          ParameterPublisher* publisher);
   ~Learner();
 
@@ -68,24 +81,23 @@ class Learner {
   std::string checkpoint_path() const;
   // <run_dir>/reconstructions: step_<N>.png and latest.png (see WriteReconstructions).
   std::string reconstructions_dir() const;
-  LearnerCore& core() { return *core_; }
+  model::LearnerCore& core() { return *core_; }
 
  private:
   Learner(LearnerOptions options, std::unique_ptr<SequenceSource> source,
-          std::unique_ptr<Collective> collective, ParameterPublisher* publisher,
-          std::unique_ptr<LearnerCore> core);
+          std::unique_ptr<model::Collective> collective, ParameterPublisher* publisher,
+          std::unique_ptr<model::LearnerCore> core);
 
   // Rank 0, every learner.reconstruction_every_steps applied steps: the open-loop prediction
   // for the first sequences of `batch` as a PNG strip. Failures are logged, never fatal.
-  void WriteReconstructions(const Batch& batch);
+  void WriteReconstructions(const model::Batch& batch);
 
   LearnerOptions options_;
   std::unique_ptr<SequenceSource> source_;
-  std::unique_ptr<Collective> collective_;
+  std::unique_ptr<model::Collective> collective_;
   ParameterPublisher* publisher_;
-  std::unique_ptr<LearnerCore> core_;
+  std::unique_ptr<model::LearnerCore> core_;
   std::unique_ptr<LearnerMetrics> metrics_;
-  std::vector<double> proprio_low_, proprio_high_;
   int rank_ = 0;
   absl::Time last_step_end_ = absl::InfinitePast();
   // Set by Run(): sampling waits through replay outages and empty tables until it says stop.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,13 +14,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "common/config/config_loader.h"
+#include "common/config/derived_values.h"
 #include "common/logging/logging.h"
 #include "common/metrics/metrics.h"
 #include "common/metrics/metrics_server.h"
 #include "common/shutdown/shutdown_signal.h"
 #include "glog/logging.h"
-#include "services/learner/c10d_collective.h"
-#include "services/learner/config_options.h"
 #include "services/learner/grpc_parameter_publisher.h"
 #include "services/learner/learner.h"
 #include "services/learner/replay_sequence_source.h"
@@ -76,7 +76,7 @@ int Main(int argc, char** argv) {
   LOG(INFO) << "Metrics on http://" << cluster.host() << ":" << (*metrics_server)->port()
             << "/metrics";
 
-  const int sequence_length = lc.burn_in() + lc.model_rollout();
+  const int sequence_length = SequenceLength(*config);
   std::unique_ptr<SequenceSource> source;
   if (absl::GetFlag(FLAGS_data) == "synthetic") {
     auto buffer = std::make_unique<InMemorySequenceSource>(
@@ -112,7 +112,7 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
-  std::unique_ptr<Collective> collective;
+  std::optional<C10dCollectiveOptions> rendezvous;
   if (world > 1) {
     std::vector<std::string> host_port = absl::StrSplit(cluster.learner_rendezvous_address(), ':');
     int port = 0;
@@ -121,17 +121,11 @@ int Main(int argc, char** argv) {
                  << cluster.learner_rendezvous_address() << "'";
       return 2;
     }
-    C10dCollectiveOptions options;
-    options.host = host_port[0];
-    options.port = port;
-    options.rank = rank;
-    options.world_size = world;
-    auto created = C10dCollective::Create(options);
-    if (!created.ok()) {
-      LOG(ERROR) << created.status();
-      return 1;
-    }
-    collective = std::move(*created);
+    rendezvous.emplace();
+    rendezvous->host = host_port[0];
+    rendezvous->port = port;
+    rendezvous->rank = rank;
+    rendezvous->world_size = world;
   }
 
   std::unique_ptr<GrpcParameterPublisher> publisher;
@@ -147,8 +141,8 @@ int Main(int argc, char** argv) {
   options.resume = absl::GetFlag(FLAGS_resume);
   options.resume_if_present = absl::GetFlag(FLAGS_resume_if_present);
   options.registry = &registry;
-  auto learner = Learner::Create(std::move(options), std::move(source), std::move(collective),
-                                 publisher.get());
+  options.rendezvous = std::move(rendezvous);
+  auto learner = Learner::Create(std::move(options), std::move(source), publisher.get());
   if (!learner.ok()) {
     LOG(ERROR) << learner.status();
     return 1;

@@ -7,18 +7,18 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/match.h"
+#include "common/model/learner_core.h"
 #include "common/status/status_macros.h"
 #include "common/tensor/tensor_codec.h"
-#include "services/learner/core/learner_core.h"
 
 namespace ivg::learner {
 
-absl::StatusOr<PublishRequest> MakePublishRequest(const LearnerCore& core, int64_t version,
+absl::StatusOr<PublishRequest> MakePublishRequest(const model::LearnerCore& core, int64_t version,
                                                   bool include_model) {
   PublishRequest request;
   request.set_version(version);
   request.set_learner_step(core.step());
-  request.set_model_config_fingerprint(ModelOptionsFingerprint(core.options().model));
+  request.set_model_config_fingerprint(model::ModelOptionsFingerprint(core.options().model));
   NamedTorchTensors actor, model;
   try {
     for (auto& [name, tensor] : core.ActorParameters()) {

@@ -8,9 +8,11 @@
 #include "absl/status/statusor.h"
 #include "proto/params.pb.h"
 
-namespace ivg::learner {
-
+namespace ivg::model {
 class LearnerCore;
+}  // namespace ivg::model
+
+namespace ivg::learner {
 
 class ParameterPublisher {
  public:
@@ -24,7 +26,7 @@ class ParameterPublisher {
 // copies in the core's module order, with the version, step and network fingerprint set.
 // With `include_model`, every other network goes into model_params. The token is left empty
 // for the publisher to fill.
-absl::StatusOr<PublishRequest> MakePublishRequest(const LearnerCore& core, int64_t version,
+absl::StatusOr<PublishRequest> MakePublishRequest(const model::LearnerCore& core, int64_t version,
                                                   bool include_model);
 
 }  // namespace ivg::learner

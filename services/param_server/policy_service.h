@@ -7,10 +7,10 @@
 
 #include "absl/status/statusor.h"
 #include "common/metrics/metrics.h"
+#include "common/policy/policy_runner.h"
 #include "proto/config.pb.h"
 #include "proto/params.pb.h"
 #include "proto/policy.grpc.pb.h"
-#include "services/actor/policy_runner.h"
 
 namespace ivg::param_server {
 
@@ -29,10 +29,10 @@ class PolicyServiceImpl final : public PolicyService::Service {
                    ActResponse* response) override;
 
  private:
-  PolicyServiceImpl(std::unique_ptr<actor::PolicyRunner> runner,
+  PolicyServiceImpl(std::unique_ptr<policy::PolicyRunner> runner,
                     metrics::MetricRegistry* registry);
 
-  std::unique_ptr<actor::PolicyRunner> runner_;
+  std::unique_ptr<policy::PolicyRunner> runner_;
   metrics::Histogram* const act_seconds_;
   metrics::Counter* const act_ok_;
   metrics::Counter* const act_invalid_;

@@ -185,7 +185,7 @@ TEST_F(LocalClusterTest, LearnsServesSurvivesCrashesAndStopsCleanly) {
     EXPECT_EQ(python.exit_code, 0) << python.output;
     EXPECT_NE(python.output.find("param_version: "), std::string::npos) << python.output;
     const auto cli = ivg::testing::RunCommand(absl::StrCat(
-        IVG_BINARY_DIR, "/services/param_server/ivg_policy_client --config=", run_dir_,
+        IVG_BINARY_DIR, "/services/tools/policy_client/ivg_policy_client --config=", run_dir_,
         "/config.textproto --seed=5 --deadline_ms=10000"));
     EXPECT_EQ(cli.exit_code, 0) << cli.output;
     EXPECT_NE(cli.output.find("action: ["), std::string::npos) << cli.output;

@@ -8,12 +8,17 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "common/model/learner_core.h"
 #include "services/learner/c10d_collective.h"
-#include "services/learner/core/learner_core.h"
-#include "tests/services/learner/core/test_util.h"
+#include "tests/common/model/test_util.h"
 
 namespace ivg::learner {
 namespace {
+
+using ::ivg::model::Batch;
+using ::ivg::model::CoreOptions;
+using ::ivg::model::LearnerCore;
+using ::ivg::model::SliceBatch;
 
 constexpr int kSteps = 20;
 constexpr int kPerLearner = 4;
@@ -23,7 +28,7 @@ std::vector<Batch> MakeBatches(const CoreOptions& o) {
   std::vector<Batch> batches;
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(77);
   for (int i = 0; i < kSteps; ++i) {
-    Batch b = testing::MakeBatch(o, 2 * kPerLearner, 500 + i);
+    Batch b = model::testing::MakeBatch(o, 2 * kPerLearner, 500 + i);
     b.policy_noise = at::randn({o.loss.imagination_horizon,
                                 2 * kPerLearner * o.loss.sequence_length(), o.model.action_size},
                                gen);
@@ -33,7 +38,7 @@ std::vector<Batch> MakeBatches(const CoreOptions& o) {
 }
 
 TEST(C10dCollective, TwoLearnersStayBitIdenticalAndMatchOneLearnerWithTheirCombinedBatch) {
-  CoreOptions o = testing::TinyOptions();
+  CoreOptions o = model::testing::TinyOptions();
   o.optimizer.target_update_period = 7;
   const std::vector<Batch> batches = MakeBatches(o);
 

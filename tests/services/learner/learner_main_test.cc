@@ -19,8 +19,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "services/learner/config_options.h"
-#include "services/learner/core/learner_core.h"
+#include "common/model/learner_core.h"
+#include "common/model_config/model_config.h"
 #include "tests/services/learner/test_config.h"
 
 namespace {
@@ -144,16 +144,16 @@ TEST(IvgLearnerBinary, TwoProcessesOnLoopbackEndWithIdenticalParameters) {
   ivg::ExperimentConfig config = ivg::learner::testing::TinyExperimentConfig();
   config.mutable_learner()->set_batch_size_per_learner(2);
   config.mutable_env()->set_episode_steps(16);
-  auto options = ivg::learner::CoreOptionsFromConfig(config);
+  auto options = ivg::model::CoreOptionsFromConfig(config);
   ASSERT_TRUE(options.ok()) << options.status();
   options->loss.burn_in = 3;  // The binary runs the default H = 3, K = 5, N = 5.
   options->loss.model_rollout = 5;
   options->loss.imagination_horizon = 5;
   options->model.proprio_size = 17;  // And the Sawyer's proprio and action sizes.
   options->model.action_size = 5;
-  std::vector<std::unique_ptr<ivg::learner::LearnerCore>> cores;
+  std::vector<std::unique_ptr<ivg::model::LearnerCore>> cores;
   for (int rank = 0; rank < 2; ++rank) {
-    auto core = ivg::learner::LearnerCore::Create(*options);
+    auto core = ivg::model::LearnerCore::Create(*options);
     ASSERT_TRUE(core.ok()) << core.error();
     auto loaded = core.value()->LoadCheckpoint(
         (dir / ("checkpoint_rank" + std::to_string(rank) + ".pt")).string());

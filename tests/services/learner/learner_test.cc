@@ -1,4 +1,4 @@
-// The learner process's pieces with real components: config mapping, batches from episodes,
+// The learner process's pieces with real components: batches from episodes,
 // checkpoint + resume through the Learner, metrics, and the parameter encoding round trip.
 #include "services/learner/learner.h"
 
@@ -12,16 +12,20 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/model/learner_core.h"
+#include "common/model_config/model_config.h"
 #include "common/tensor/tensor_codec.h"
 #include "services/learner/batch_conversion.h"
-#include "services/learner/config_options.h"
-#include "services/learner/core/learner_core.h"
 #include "services/learner/parameter_publisher.h"
 #include "services/learner/sequence_source.h"
 #include "tests/services/learner/test_config.h"
 
 namespace ivg::learner {
 namespace {
+
+using ::ivg::model::CoreOptionsFromConfig;
+using ::ivg::model::LearnerCore;
+using ::ivg::model::ModelOptionsFingerprint;
 
 using ::testing::HasSubstr;
 
@@ -43,32 +47,12 @@ std::string TempRunDir(const std::string& name) {
   return dir.string();
 }
 
-TEST(CoreOptionsFromConfig, MapsFieldsAndNamesInvalidOnes) {
-  ExperimentConfig c = testing::TinyExperimentConfig();
-  c.mutable_env()->add_multitask_tasks(REACH_RED);
-  c.mutable_env()->add_multitask_tasks(LIFT_BLUE);
-  c.mutable_learner()->set_imagination_horizon(7);
-  auto o = CoreOptionsFromConfig(c);
-  ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->model.num_tasks, 2);
-  EXPECT_EQ(o->model.latent_size, 8);
-  EXPECT_EQ(o->loss.imagination_horizon, 7);
-  EXPECT_DOUBLE_EQ(o->loss.gamma, 0.99);
-  EXPECT_DOUBLE_EQ(o->optimizer.model_learning_rate, 1e-3);
-
-  c.mutable_model()->set_decoder_channels(6);
-  EXPECT_THAT(CoreOptionsFromConfig(c).status().message(), HasSubstr("decoder_channels"));
-  c = testing::TinyExperimentConfig();
-  c.mutable_model()->add_proprio_low(0);
-  EXPECT_THAT(CoreOptionsFromConfig(c).status().message(), HasSubstr("proprio_low"));
-}
-
 TEST(BatchFromProto, AssemblesWindowsAndScalesProprioToUnitRange) {
   ExperimentConfig c = testing::TinyExperimentConfig();
   auto episodes = MakeSyntheticEpisodes(2, 10, 64, 3, 2, 1, /*seed=*/5);
   auto proto = AssembleBatch({{&episodes[0], 0}, {&episodes[1], 5}}, /*sequence_length=*/5);
   ASSERT_TRUE(proto.ok()) << proto.status();
-  auto batch = BatchFromProto(*proto, {-2.0, -2.0, -2.0}, {2.0, 2.0, 2.0});
+  auto batch = BatchFromProto(*proto, model::ProprioBounds{{-2.0, -2.0, -2.0}, {2.0, 2.0, 2.0}});
   ASSERT_TRUE(batch.ok()) << batch.status();
   EXPECT_EQ(batch->images.sizes(), (std::vector<int64_t>{2, 5, 6, 64, 64}));
   EXPECT_EQ(batch->task_ids.scalar_type(), at::kLong);

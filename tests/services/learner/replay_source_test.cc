@@ -12,15 +12,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc/server_host.h"
+#include "common/model/learner_core.h"
+#include "common/model_config/model_config.h"
 #include "services/learner/batch_conversion.h"
-#include "services/learner/config_options.h"
-#include "services/learner/core/learner_core.h"
 #include "services/replay/replay_service.h"
 #include "tests/services/learner/test_config.h"
 #include "tests/services/replay/replay_test_util.h"
 
 namespace ivg::learner {
 namespace {
+
+using ::ivg::model::CoreOptionsFromConfig;
+using ::ivg::model::LearnerCore;
 
 TEST(ReplaySequenceSource, SamplesSequencesFromAReplayShardThatTheCoreTrainsOn) {
   ExperimentConfig config = testing::TinyExperimentConfig();
@@ -66,7 +69,7 @@ TEST(ReplaySequenceSource, SamplesSequencesFromAReplayShardThatTheCoreTrainsOn) 
   auto sampled = source.Sample(4);
   ASSERT_TRUE(sampled.ok()) << sampled.status();
   EXPECT_EQ(sampled->batch_size(), 4);
-  auto batch = BatchFromProto(*sampled, {}, {});
+  auto batch = BatchFromProto(*sampled, model::ProprioBounds{});
   ASSERT_TRUE(batch.ok()) << batch.status();
   auto options = CoreOptionsFromConfig(config);
   ASSERT_TRUE(options.ok()) << options.status();

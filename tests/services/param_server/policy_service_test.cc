@@ -5,11 +5,11 @@
 #include "common/config/config_loader.h"
 #include "common/grpc/client_context.h"
 #include "common/grpc/server_host.h"
+#include "common/model/learner_core.h"
+#include "common/model_config/model_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/actor/env/sawyer_env.h"
-#include "services/learner/config_options.h"
-#include "services/learner/core/learner_core.h"
 #include "services/learner/parameter_publisher.h"
 #include "services/param_server/parameter_service.h"
 
@@ -51,9 +51,9 @@ class PolicyServiceTest : public ::testing::Test {
   }
 
   void PublishFromLearnerCore(int64_t version) {
-    auto options = learner::CoreOptionsFromConfig(config_);
+    auto options = model::CoreOptionsFromConfig(config_);
     ASSERT_TRUE(options.ok()) << options.status();
-    auto core = learner::LearnerCore::Create(*options);
+    auto core = model::LearnerCore::Create(*options);
     ASSERT_TRUE(core.ok()) << core.error();
     auto request = learner::MakePublishRequest(*core.value(), version, /*include_model=*/false);
     ASSERT_TRUE(request.ok()) << request.status();
@@ -178,9 +178,9 @@ TEST_F(PolicyServiceTest, AParameterSetForOtherNetworkSizesIsRefusedAndTheOldPol
   PublishFromLearnerCore(1);
   auto bigger = config_;
   bigger.mutable_model()->set_latent_size(config_.model().latent_size() * 2);
-  auto options = learner::CoreOptionsFromConfig(bigger);
+  auto options = model::CoreOptionsFromConfig(bigger);
   ASSERT_TRUE(options.ok());
-  auto core = learner::LearnerCore::Create(*options);
+  auto core = model::LearnerCore::Create(*options);
   ASSERT_TRUE(core.ok());
   auto request = learner::MakePublishRequest(*core.value(), 2, false);
   ASSERT_TRUE(request.ok());

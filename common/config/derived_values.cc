@@ -1,0 +1,26 @@
+#include "common/config/derived_values.h"
+
+namespace ivg {
+
+int NumTasks(const ExperimentConfig& config) {
+  return config.env().multitask_tasks_size() > 0 ? config.env().multitask_tasks_size() : 1;
+}
+
+std::vector<Task> Tasks(const ExperimentConfig& config) {
+  std::vector<Task> tasks;
+  for (int t : config.env().multitask_tasks()) tasks.push_back(static_cast<Task>(t));
+  if (tasks.empty()) tasks.push_back(config.env().task());
+  return tasks;
+}
+
+Task TaskAt(const ExperimentConfig& config, int task_index) {
+  return config.env().multitask_tasks_size() > 0
+             ? static_cast<Task>(config.env().multitask_tasks(task_index))
+             : config.env().task();
+}
+
+int SequenceLength(const ExperimentConfig& config) {
+  return config.learner().burn_in() + config.learner().model_rollout();
+}
+
+}  // namespace ivg

@@ -1,0 +1,26 @@
+// Values that follow from an ExperimentConfig and that several processes need: computed
+// here once, so the actor, learner, replay, launcher and policy code agree on them.
+#ifndef IVG_COMMON_CONFIG_DERIVED_VALUES_H_
+#define IVG_COMMON_CONFIG_DERIVED_VALUES_H_
+
+#include <vector>
+
+#include "proto/config.pb.h"
+
+namespace ivg {
+
+// M: the number of tasks whose rewards each step carries (1 for a single-task run).
+int NumTasks(const ExperimentConfig& config);
+
+// The tasks of the run in task-id order: env.multitask_tasks, or env.task alone.
+std::vector<Task> Tasks(const ExperimentConfig& config);
+
+// The task with id `task_index` in [0, NumTasks(config)).
+Task TaskAt(const ExperimentConfig& config, int task_index);
+
+// H + K: the steps of one replay item and one learner sequence (burn-in + model rollout).
+int SequenceLength(const ExperimentConfig& config);
+
+}  // namespace ivg
+
+#endif  // IVG_COMMON_CONFIG_DERIVED_VALUES_H_

@@ -1,0 +1,449 @@
+#include "common/model/learner_core.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <sstream>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/autograd.h>
+#include <torch/cuda.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/utils.h>
+
+#include "common/model/losses.h"
+
+namespace ivg::model {
+namespace {
+
+std::string ShapeString(at::IntArrayRef shape) {
+  std::ostringstream out;
+  out << "[";
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << "]";
+  return out.str();
+}
+
+std::vector<std::string> SplitName(const std::string& name) {
+  std::vector<std::string> parts;
+  std::string current;
+  for (char c : name) {
+    if (c == '.') {
+      parts.push_back(current);
+      current.clear();
+    } else {
+      current.push_back(c);
+    }
+  }
+  parts.push_back(current);
+  return parts;
+}
+
+// Reads `name` ("a.b.weight") from nested sub-archives into `target`, checking the shape
+// (Module::load would silently replace a mis-sized tensor).
+Error ReadChecked(torch::serialize::InputArchive& archive, const std::vector<std::string>& path,
+                  size_t index, const std::string& full_name, at::Tensor& target) {
+  if (index + 1 == path.size()) {
+    at::Tensor loaded;
+    if (!archive.try_read(path[index], loaded)) {
+      return "checkpoint has no tensor '" + full_name + "'";
+    }
+    if (loaded.sizes() != target.sizes()) {
+      return "checkpoint tensor '" + full_name + "' has shape " + ShapeString(loaded.sizes()) +
+             ", this model expects " + ShapeString(target.sizes());
+    }
+    torch::NoGradGuard no_grad;
+    target.copy_(loaded);
+    return std::nullopt;
+  }
+  torch::serialize::InputArchive sub;
+  if (!archive.try_read(path[index], sub)) {
+    return "checkpoint has no module '" + path[index] + "' (reading '" + full_name + "')";
+  }
+  return ReadChecked(sub, path, index + 1, full_name, target);
+}
+
+Error LoadModuleChecked(torch::serialize::InputArchive& archive, torch::nn::Module& module,
+                        const std::string& prefix) {
+  for (auto& item : module.named_parameters(/*recurse=*/true)) {
+    if (Error e = ReadChecked(archive, SplitName(item.key()), 0, prefix + item.key(),
+                              item.value())) {
+      return e;
+    }
+  }
+  for (auto& item : module.named_buffers(/*recurse=*/true)) {
+    if (Error e = ReadChecked(archive, SplitName(item.key()), 0, prefix + item.key(),
+                              item.value())) {
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
+at::Tensor Flatten(const std::vector<at::Tensor>& tensors) {
+  std::vector<at::Tensor> flat;
+  flat.reserve(tensors.size());
+  for (const auto& t : tensors) flat.push_back(t.reshape({-1}));
+  return at::cat(flat);
+}
+
+void Unflatten(const at::Tensor& flat, std::vector<at::Tensor>& tensors) {
+  int64_t offset = 0;
+  for (auto& t : tensors) {
+    const int64_t n = t.numel();
+    t.copy_(flat.slice(0, offset, offset + n).view_as(t));
+    offset += n;
+  }
+}
+
+bool Finite(double v) { return std::isfinite(v); }
+
+// Norm of the gradients of `params`; scales them to at most `max_norm` when max_norm > 0.
+double ClipGradients(const std::vector<at::Tensor>& params, double max_norm) {
+  double sum = 0;
+  for (const auto& p : params) {
+    if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
+  }
+  const double norm = std::sqrt(sum);
+  if (max_norm > 0 && norm > max_norm) {
+    const double factor = max_norm / (norm + 1e-6);
+    for (const auto& p : params) {
+      if (p.grad().defined()) p.grad().mul_(factor);
+    }
+  }
+  return norm;
+}
+
+}  // namespace
+
+std::string ModelOptionsFingerprint(const ModelOptions& o) {
+  std::ostringstream out;
+  out << "latent=" << o.latent_size << ",enc_ch=" << o.encoder_channels
+      << ",enc_hid=" << o.encoder_hidden << ",trans_hid=" << o.transition_hidden
+      << ",dec_ch=" << o.decoder_channels << ",dec_hid=" << o.decoder_hidden
+      << ",head_hid=" << o.head_hidden << ",proprio=" << o.proprio_size
+      << ",action=" << o.action_size << ",image=" << o.image_channels << "x" << o.image_size
+      << ",tasks=" << o.num_tasks << ",q=" << (o.with_q_critic ? 1 : 0);
+  return out.str();
+}
+
+LearnerCore::LearnerCore(const CoreOptions& options, at::Device device)
+    : options_(options),
+      device_(device),
+      noise_generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed * 7919 + 17)) {
+  model_ = IvgModel(options_.model);
+  model_->to(device_, options_.double_precision ? at::kDouble : at::kFloat);
+  const OptimizerOptions& o = options_.optimizer;
+  model_optimizer_ = std::make_unique<torch::optim::Adam>(
+      model_->ModelParameters(), torch::optim::AdamOptions(o.model_learning_rate)
+                                     .betas(std::make_tuple(o.adam_beta1, o.adam_beta2))
+                                     .eps(o.adam_epsilon));
+  policy_optimizer_ = std::make_unique<torch::optim::Adam>(
+      model_->PolicyParameters(), torch::optim::AdamOptions(o.policy_learning_rate)
+                                      .betas(std::make_tuple(o.adam_beta1, o.adam_beta2))
+                                      .eps(o.adam_epsilon));
+}
+
+Result<std::unique_ptr<LearnerCore>> LearnerCore::Create(const CoreOptions& options) {
+  CoreOptions o = options;
+  const LossOptions& l = o.loss;
+  if (l.burn_in < 1) return Result<std::unique_ptr<LearnerCore>>::Failure("burn_in must be >= 1");
+  if (l.model_rollout < 1) {
+    return Result<std::unique_ptr<LearnerCore>>::Failure("model_rollout must be >= 1");
+  }
+  if (l.imagination_horizon < 0) {
+    return Result<std::unique_ptr<LearnerCore>>::Failure("imagination_horizon must be >= 0");
+  }
+  if (o.optimizer.target_update_period < 1 || o.optimizer.max_consecutive_nonfinite_steps < 1) {
+    return Result<std::unique_ptr<LearnerCore>>::Failure(
+        "target_update_period and max_consecutive_nonfinite_steps must be >= 1");
+  }
+  // N = 0 leaves no path from the action to the objective: only SVG(0), with its Q critic,
+  // trains a policy then (the config loader states the same rule for config files).
+  if (l.imagination_horizon == 0 && l.policy_algorithm != PolicyAlgorithm::kSvg0) {
+    return Result<std::unique_ptr<LearnerCore>>::Failure(
+        "imagination_horizon 0 needs policy_algorithm kSvg0 (IVG(0) has no path from the "
+        "action to the objective without a Q critic)");
+  }
+  o.model.with_q_critic = o.loss.policy_algorithm == PolicyAlgorithm::kSvg0;
+  try {
+    at::Device device(at::kCPU);
+    if (o.use_cuda_if_available && torch::cuda::is_available()) device = at::Device(at::kCUDA, 0);
+    torch::manual_seed(static_cast<uint64_t>(o.seed));
+    return std::unique_ptr<LearnerCore>(new LearnerCore(o, device));
+  } catch (const std::exception& e) {
+    return Result<std::unique_ptr<LearnerCore>>::Failure(
+        std::string("cannot build the learner networks: ") + e.what());
+  }
+}
+
+at::Tensor LearnerCore::DrawPolicyNoise(int64_t batch_size) {
+  const int64_t n = std::max(1, options_.loss.imagination_horizon);
+  at::Tensor noise = at::randn(
+      {n, batch_size * options_.loss.sequence_length(), options_.model.action_size},
+      noise_generator_,
+      at::TensorOptions().dtype(options_.double_precision ? at::kDouble : at::kFloat));
+  return noise.to(device_);
+}
+
+Result<LossValues> LearnerCore::ComputeGradients(const Batch& batch) {
+  try {
+    auto model_params = model_->ModelParameters();
+    auto policy_params = model_->PolicyParameters();
+    ModelLossTerms terms = ComputeModelLoss(*model_, batch, options_.loss);
+    at::Tensor noise = batch.policy_noise.defined() ? batch.policy_noise
+                                                    : DrawPolicyNoise(batch.images.size(0));
+    at::Tensor policy_loss = ComputePolicyLoss(*model_, terms.latents, batch.task_ids, noise,
+                                               options_.loss);
+    // autograd::grad with explicit inputs: each loss reaches only its own parameters.
+    auto model_grads = torch::autograd::grad({terms.total}, model_params, {},
+                                             /*retain_graph=*/false, /*create_graph=*/false,
+                                             /*allow_unused=*/true);
+    auto policy_grads = torch::autograd::grad({policy_loss}, policy_params, {},
+                                              /*retain_graph=*/false, /*create_graph=*/false,
+                                              /*allow_unused=*/true);
+    for (size_t i = 0; i < model_params.size(); ++i) {
+      model_params[i].mutable_grad() =
+          model_grads[i].defined() ? model_grads[i] : at::zeros_like(model_params[i]);
+    }
+    for (size_t i = 0; i < policy_params.size(); ++i) {
+      policy_params[i].mutable_grad() =
+          policy_grads[i].defined() ? policy_grads[i] : at::zeros_like(policy_params[i]);
+    }
+    LossValues v;
+    const std::pair<const char*, at::Tensor*> named[] = {
+        {"reconstruction_image", &terms.reconstruction_image},
+        {"reconstruction_proprio", &terms.reconstruction_proprio},
+        {"consistency", &terms.consistency},
+        {"reward", &terms.reward},
+        {"value", &terms.value},
+        {"q", &terms.q},
+        {"model_total", &terms.total},
+        {"policy", &policy_loss}};
+    double* slots[] = {&v.reconstruction_image, &v.reconstruction_proprio, &v.consistency,
+                       &v.reward, &v.value, &v.q, &v.model_total, &v.policy};
+    for (size_t i = 0; i < 8; ++i) {
+      *slots[i] = named[i].second->item<double>();
+      if (!Finite(*slots[i]) && v.first_nonfinite.empty()) v.first_nonfinite = named[i].first;
+    }
+    return v;
+  } catch (const std::exception& e) {
+    return Result<LossValues>::Failure(std::string("learner step failed: ") + e.what());
+  }
+}
+
+Result<OpenLoopPrediction> LearnerCore::PredictOpenLoop(const Batch& batch) {
+  if (Error e = ValidateBatch(batch, options_)) return Result<OpenLoopPrediction>::Failure(*e);
+  try {
+    torch::NoGradGuard no_grad;
+    return model::PredictOpenLoop(*model_, batch, options_.loss);
+  } catch (const std::exception& e) {
+    return Result<OpenLoopPrediction>::Failure(std::string("open-loop prediction failed: ") +
+                                               e.what());
+  }
+}
+
+Result<StepStats> LearnerCore::Step(const Batch& batch, Collective* collective) {
+  if (Error e = ValidateBatch(batch, options_)) return Result<StepStats>::Failure(*e);
+  Result<LossValues> losses = ComputeGradients(batch);
+  if (!losses.ok()) return Result<StepStats>::Failure(losses.error());
+  StepStats stats;
+  stats.losses = losses.value();
+  try {
+    auto model_params = model_->ModelParameters();
+    auto policy_params = model_->PolicyParameters();
+    std::vector<at::Tensor> grads;
+    for (auto& p : model_params) grads.push_back(p.grad());
+    for (auto& p : policy_params) grads.push_back(p.grad());
+    const bool local_nonfinite = !stats.losses.first_nonfinite.empty();
+    // The skip flag travels with the gradients so that every learner skips together.
+    grads.push_back(at::full({1}, local_nonfinite ? 1.0 : 0.0, grads.front().options()));
+    at::Tensor flat = Flatten(grads);
+    if (collective != nullptr && collective->world_size() > 1) {
+      auto start = std::chrono::steady_clock::now();
+      if (Error e = collective->AllReduceSum(flat)) {
+        return Result<StepStats>::Failure("gradient all-reduce failed: " + *e);
+      }
+      stats.allreduce_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      flat.div_(static_cast<double>(collective->world_size()));
+    }
+    const int64_t n = flat.numel() - 1;
+    const bool any_loss_nonfinite = flat[n].item<double>() != 0.0;
+    const bool grads_finite = at::isfinite(flat.slice(0, 0, n)).all().item<bool>();
+    if (any_loss_nonfinite || !grads_finite) {
+      for (auto& p : model_params) p.mutable_grad() = at::Tensor();
+      for (auto& p : policy_params) p.mutable_grad() = at::Tensor();
+      ++consecutive_nonfinite_;
+      if (local_nonfinite) {
+        stats.skip_reason = "loss term '" + stats.losses.first_nonfinite + "' is not finite";
+      } else if (any_loss_nonfinite) {
+        stats.skip_reason = "a loss term is not finite on another learner";
+      } else {
+        stats.skip_reason = "gradient not finite (losses finite)";
+      }
+      stats.consecutive_nonfinite = consecutive_nonfinite_;
+      stats.step = step_;
+      if (consecutive_nonfinite_ >= options_.optimizer.max_consecutive_nonfinite_steps) {
+        return Result<StepStats>::Failure(
+            "stopping: " + std::to_string(consecutive_nonfinite_) +
+            " consecutive learner steps with non-finite values (limit " +
+            std::to_string(options_.optimizer.max_consecutive_nonfinite_steps) +
+            "); last: " + stats.skip_reason);
+      }
+      return stats;
+    }
+    grads.pop_back();
+    {
+      torch::NoGradGuard no_grad;
+      Unflatten(flat.slice(0, 0, n), grads);
+    }
+    stats.model_grad_norm = ClipGradients(model_params, options_.optimizer.max_grad_norm);
+    stats.policy_grad_norm = ClipGradients(policy_params, options_.optimizer.max_grad_norm);
+    model_optimizer_->step();
+    policy_optimizer_->step();
+    consecutive_nonfinite_ = 0;
+    ++step_;
+    if (step_ % options_.optimizer.target_update_period == 0) {
+      model_->UpdateTarget();
+      ++target_updates_;
+      stats.target_updated = true;
+    }
+    stats.applied = true;
+    stats.step = step_;
+    return stats;
+  } catch (const std::exception& e) {
+    return Result<StepStats>::Failure(std::string("learner step failed: ") + e.what());
+  }
+}
+
+Error LearnerCore::BroadcastParameters(Collective& collective) {
+  try {
+    std::vector<at::Tensor> params;
+    for (auto& p : model_->parameters()) params.push_back(p);
+    at::Tensor flat = Flatten(params).detach().clone();
+    if (Error e = collective.Broadcast(flat, /*root=*/0)) return "parameter broadcast: " + *e;
+    torch::NoGradGuard no_grad;
+    Unflatten(flat, params);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return std::string("parameter broadcast failed: ") + e.what();
+  }
+}
+
+Error LearnerCore::SaveCheckpoint(const std::string& path, const std::string& metadata) const {
+  const std::string temp = path + ".tmp";
+  try {
+    torch::serialize::OutputArchive archive;
+    torch::serialize::OutputArchive model_archive;
+    model_->save(model_archive);
+    archive.write("model", model_archive);
+    torch::serialize::OutputArchive model_opt, policy_opt;
+    model_optimizer_->save(model_opt);
+    policy_optimizer_->save(policy_opt);
+    archive.write("model_optimizer", model_opt);
+    archive.write("policy_optimizer", policy_opt);
+    archive.write("counters", at::tensor(std::vector<int64_t>{
+                                  step_, target_updates_, consecutive_nonfinite_}));
+    archive.write("noise_rng", noise_generator_.get_state());
+    archive.write("global_rng", at::detail::getDefaultCPUGenerator().get_state());
+    archive.write("metadata", c10::IValue(metadata));
+    archive.write("fingerprint", c10::IValue(ModelOptionsFingerprint(options_.model)));
+    archive.save_to(temp);
+  } catch (const std::exception& e) {
+    std::remove(temp.c_str());
+    return "cannot write checkpoint " + temp + ": " + e.what();
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    return "cannot rename checkpoint " + temp + " to " + path;
+  }
+  return std::nullopt;
+}
+
+Result<std::string> LearnerCore::LoadCheckpoint(const std::string& path) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, device_);
+    c10::IValue fingerprint, metadata;
+    archive.read("fingerprint", fingerprint);
+    const std::string expected = ModelOptionsFingerprint(options_.model);
+    if (fingerprint.toStringRef() != expected) {
+      return Result<std::string>::Failure("checkpoint " + path + " holds networks of sizes " +
+                                          fingerprint.toStringRef() + ", this learner has " +
+                                          expected);
+    }
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    if (Error e = LoadModuleChecked(model_archive, *model_, "")) {
+      return Result<std::string>::Failure(path + ": " + *e);
+    }
+    torch::serialize::InputArchive model_opt, policy_opt;
+    archive.read("model_optimizer", model_opt);
+    archive.read("policy_optimizer", policy_opt);
+    model_optimizer_->load(model_opt);
+    policy_optimizer_->load(policy_opt);
+    at::Tensor counters, noise_rng, global_rng;
+    archive.read("counters", counters);
+    archive.read("noise_rng", noise_rng);
+    archive.read("global_rng", global_rng);
+    counters = counters.to(at::kCPU);
+    step_ = counters[0].item<int64_t>();
+    target_updates_ = counters[1].item<int64_t>();
+    consecutive_nonfinite_ = static_cast<int>(counters[2].item<int64_t>());
+    noise_generator_.set_state(noise_rng.to(at::kCPU));
+    at::Generator global = at::detail::getDefaultCPUGenerator();  // Shares the generator.
+    global.set_state(global_rng.to(at::kCPU));
+    archive.read("metadata", metadata);
+    return metadata.toStringRef();
+  } catch (const std::exception& e) {
+    return Result<std::string>::Failure("cannot load checkpoint " + path + ": " + e.what());
+  }
+}
+
+Error LearnerCore::LoadTransfer(const std::string& path) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, device_);
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    const std::pair<const char*, torch::nn::Module*> parts[] = {
+        {"encoder", model_->encoder.get()},
+        {"transition", model_->transition.get()},
+        {"decoder", model_->decoder.get()}};
+    for (const auto& [name, module] : parts) {
+      torch::serialize::InputArchive sub;
+      if (!model_archive.try_read(name, sub)) {
+        return "transfer checkpoint " + path + " has no '" + name + "'";
+      }
+      if (Error e = LoadModuleChecked(sub, *module, std::string(name) + ".")) {
+        return "transfer from " + path + ": " + *e;
+      }
+    }
+    model_->UpdateTarget();
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return "cannot load transfer checkpoint " + path + ": " + e.what();
+  }
+}
+
+std::vector<std::pair<std::string, at::Tensor>> LearnerCore::ActorParameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& item : model_->encoder->named_parameters()) {
+    out.emplace_back("encoder." + item.key(), item.value());
+  }
+  for (const auto& item : model_->policy->named_parameters()) {
+    out.emplace_back("policy." + item.key(), item.value());
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> LearnerCore::AllParameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& item : model_->named_parameters()) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+}  // namespace ivg::model

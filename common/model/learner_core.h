@@ -1,0 +1,118 @@
+// One IVG learner's state and update step: the networks, the target network, both Adam
+// optimisers, the noise generator, and the guard rails around a step. Depends on LibTorch
+// only; the learner process (services/learner) adds config, data, c10d and metrics.
+//
+// Thread-compatibility: one thread drives a LearnerCore.
+#ifndef IVG_COMMON_MODEL_LEARNER_CORE_H_
+#define IVG_COMMON_MODEL_LEARNER_CORE_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Generator.h>
+#include <torch/optim/adam.h>
+
+#include "common/model/batch.h"
+#include "common/model/collective.h"
+#include "common/model/losses.h"
+#include "common/model/networks.h"
+#include "common/model/options.h"
+#include "common/model/result.h"
+
+namespace ivg::model {
+
+// Scalar loss values of one step (averaged over the learner's own batch).
+struct LossValues {
+  double reconstruction_image = 0;
+  double reconstruction_proprio = 0;
+  double consistency = 0;
+  double reward = 0;
+  double value = 0;
+  double q = 0;
+  double model_total = 0;
+  double policy = 0;
+  // The first non-finite term by name ("" when all are finite).
+  std::string first_nonfinite;
+};
+
+struct StepStats {
+  int64_t step = 0;  // Learner steps applied so far (after this one).
+  bool applied = false;
+  bool target_updated = false;
+  LossValues losses;
+  double model_grad_norm = 0;   // Before clipping, after averaging across learners.
+  double policy_grad_norm = 0;
+  double allreduce_seconds = 0;
+  int consecutive_nonfinite = 0;
+  // Why a step was skipped ("" when applied).
+  std::string skip_reason;
+};
+
+class LearnerCore {
+ public:
+  // Builds the networks (seeded with options.seed), the target copy and both optimisers.
+  static Result<std::unique_ptr<LearnerCore>> Create(const CoreOptions& options);
+
+  // Rejects a batch of the wrong shape (naming expected and received shape), then computes
+  // both losses, averages gradients across learners when `collective` is given, and applies
+  // both Adam steps. A non-finite loss or gradient skips the step (every learner skips it,
+  // since the skip flag is all-reduced too); max_consecutive_nonfinite_steps skips in a row
+  // are an error naming the term.
+  Result<StepStats> Step(const Batch& batch, Collective* collective = nullptr);
+
+  // Fills every parameter's .grad for one batch: phi from the model loss only, theta from the
+  // policy loss only. Returns the loss values. Used by Step and by tests.
+  Result<LossValues> ComputeGradients(const Batch& batch);
+
+  // The open-loop prediction of the model loss for `batch` (see PredictOpenLoop in losses.h),
+  // computed without gradients: validates the batch like Step and changes no state. The
+  // learner process draws reconstruction strips from it.
+  Result<OpenLoopPrediction> PredictOpenLoop(const Batch& batch);
+
+  // Makes every learner hold rank 0's parameters (and target network).
+  Error BroadcastParameters(Collective& collective);
+
+  // Atomic (temp file + rename). `metadata` is stored verbatim (the process puts the config
+  // and its data-source state there).
+  Error SaveCheckpoint(const std::string& path, const std::string& metadata) const;
+  // Restores everything SaveCheckpoint wrote; returns the metadata.
+  Result<std::string> LoadCheckpoint(const std::string& path);
+  // Transfer (F.6): encoder, transition and decoder from a checkpoint; policy, value, reward
+  // (and Q) keep their fresh initialisation; the target network is refreshed.
+  Error LoadTransfer(const std::string& path);
+
+  // Encoder + policy parameters with stable names ("encoder.conv0.weight", "policy.fc1.bias"):
+  // what actors need.
+  std::vector<std::pair<std::string, at::Tensor>> ActorParameters() const;
+  std::vector<std::pair<std::string, at::Tensor>> AllParameters() const;
+
+  IvgModel& model() { return model_; }
+  const CoreOptions& options() const { return options_; }
+  int64_t step() const { return step_; }
+  int64_t target_updates() const { return target_updates_; }
+  at::Device device() const { return device_; }
+  // Noise for one batch of B sequences, drawn from the learner's generator.
+  at::Tensor DrawPolicyNoise(int64_t batch_size);
+
+ private:
+  LearnerCore(const CoreOptions& options, at::Device device);
+
+  CoreOptions options_;
+  at::Device device_;
+  IvgModel model_{nullptr};
+  std::unique_ptr<torch::optim::Adam> model_optimizer_;
+  std::unique_ptr<torch::optim::Adam> policy_optimizer_;
+  mutable at::Generator noise_generator_;  // get_state() is non-const.
+  int64_t step_ = 0;
+  int64_t target_updates_ = 0;
+  int consecutive_nonfinite_ = 0;
+};
+
+// A string that identifies the network sizes; checkpoints and parameter sets carry it.
+std::string ModelOptionsFingerprint(const ModelOptions& options);
+
+}  // namespace ivg::model
+
+#endif  // IVG_COMMON_MODEL_LEARNER_CORE_H_

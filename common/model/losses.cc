@@ -1,0 +1,224 @@
+#include "common/model/losses.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/utils.h>
+
+namespace ivg::model {
+
+at::Tensor TaskOneHot(const at::Tensor& task_ids, int num_tasks, const at::Tensor& like) {
+  return at::one_hot(task_ids, num_tasks).to(like.options());
+}
+
+at::Tensor VTraceTargets(const at::Tensor& values, const at::Tensor& rewards,
+                         const at::Tensor& log_ratios, double gamma, double rho_clip,
+                         double c_clip) {
+  torch::NoGradGuard no_grad;
+  const int64_t t_len = values.size(1);
+  at::Tensor ratios = at::exp(log_ratios);
+  at::Tensor rho = at::clamp_max(ratios, rho_clip);
+  at::Tensor c = at::clamp_max(ratios, c_clip);
+  std::vector<at::Tensor> targets(t_len);
+  // v_t - u_t = delta_t + gamma c_t (v_{t+1} - u_{t+1}), with v_{T-1} = u_{T-1}.
+  at::Tensor correction = at::zeros_like(values.select(1, 0));
+  targets[t_len - 1] = values.select(1, t_len - 1);
+  for (int64_t t = t_len - 2; t >= 0; --t) {
+    at::Tensor delta = rho.select(1, t) * (rewards.select(1, t) +
+                                           gamma * values.select(1, t + 1) - values.select(1, t));
+    correction = delta + gamma * c.select(1, t) * correction;
+    targets[t] = values.select(1, t) + correction;
+  }
+  return at::stack(targets, 1);
+}
+
+at::Tensor ImaginedValueObjective(const ImaginationModel& model, const at::Tensor& x0,
+                                  const at::Tensor& noise, const ImaginationOptions& options) {
+  const int n = options.horizon;
+  at::Tensor x = x0;
+  at::Tensor discounted_rewards = at::zeros({x0.size(0)}, x0.options());
+  at::Tensor total = at::zeros({x0.size(0)}, x0.options());
+  double discount = 1.0;
+  for (int j = 0; j < n; ++j) {
+    auto [mean, log_std] = model.policy(x);
+    at::Tensor a = mean + noise[j] * at::exp(log_std);
+    at::Tensor next = model.transition(x, a);
+    at::Tensor r = model.reward(next);
+    if (options.kl_lambda != 0.0) {
+      r = r - options.kl_lambda * (GaussianLogProb(a, mean, log_std) - StandardNormalLogProb(a));
+    }
+    discounted_rewards = discounted_rewards + discount * r;
+    discount *= options.gamma;
+    x = next;
+    const int k = j + 1;
+    if (!options.single_horizon || k == n) {
+      total = total + discounted_rewards + discount * model.value(x);
+    }
+  }
+  return options.single_horizon ? total : total / static_cast<double>(n);
+}
+
+namespace {
+
+double ValueScale(const LossOptions& o) {
+  return o.scale_value_by_one_minus_gamma ? (1.0 - o.gamma) : 1.0;
+}
+
+// uint8 pixels [B, T, C, S, S] -> [0, 1] in the parameters' dtype and device.
+at::Tensor UnitImages(const at::Tensor& pixels, const at::Tensor& like) {
+  return pixels.to(like.options()) / 255.0;
+}
+
+at::Tensor TaskReward(const at::Tensor& rewards, const at::Tensor& task_ids) {
+  // rewards [B, L, M], task_ids [B] -> [B, L].
+  at::Tensor index = task_ids.view({-1, 1, 1}).expand({rewards.size(0), rewards.size(1), 1});
+  return rewards.gather(2, index).squeeze(2);
+}
+
+}  // namespace
+
+at::Tensor OpenLoopRollout(TransitionImpl& transition, const at::Tensor& latents,
+                           const at::Tensor& actions, int burn_in) {
+  const int64_t l = actions.size(1);
+  std::vector<at::Tensor> predicted;
+  predicted.reserve(l - burn_in);
+  at::Tensor g = latents.select(1, burn_in - 1);
+  for (int64_t i = burn_in - 1; i < l - 1; ++i) {
+    g = transition.forward(g, actions.select(1, i));
+    predicted.push_back(g);
+  }
+  return at::stack(predicted, 1);
+}
+
+OpenLoopPrediction PredictOpenLoop(IvgModelImpl& model, const Batch& batch,
+                                   const LossOptions& o) {
+  const at::Tensor like = model.transition->parameters().front();
+  const int64_t l = batch.images.size(1);
+  const int h = o.burn_in;
+  // The encoder is causal (a per-frame tower and an LSTM from a fresh state), so encoding the
+  // burn-in alone gives the model loss's e_{H-1} without showing it later frames.
+  at::Tensor e = model.encoder->forward(UnitImages(batch.images.slice(1, 0, h), like),
+                                        batch.proprio.slice(1, 0, h).to(like.options()));
+  at::Tensor gs = OpenLoopRollout(*model.transition, e, batch.actions.to(like.options()), h);
+  auto [image_logits, proprio_pred] = model.decoder->forward(gs);
+  OpenLoopPrediction out;
+  out.true_images = UnitImages(batch.images.slice(1, h, l), like);
+  out.predicted_images = at::sigmoid(image_logits);
+  out.true_proprio = batch.proprio.slice(1, h, l).to(like.options());
+  out.predicted_proprio = proprio_pred;
+  return out;
+}
+
+ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
+                                const LossOptions& o) {
+  namespace F = torch::nn::functional;
+  const at::Tensor like = model.transition->parameters().front();
+  const int64_t b = batch.images.size(0), l = batch.images.size(1);
+  const int h = o.burn_in;
+  at::Tensor images = UnitImages(batch.images, like);
+  at::Tensor proprio = batch.proprio.to(like.options());
+  at::Tensor actions = batch.actions.to(like.options());
+  at::Tensor rewards = batch.rewards.to(like.options());
+  at::Tensor mu_log_probs = batch.behaviour_log_probs.to(like.options());
+  at::Tensor task_ids = batch.task_ids.to(like.device());
+  at::Tensor onehot = TaskOneHot(task_ids, model.options().num_tasks, like);  // [B, M]
+  at::Tensor onehot_seq = onehot.unsqueeze(1).expand({b, l, onehot.size(1)});
+  at::Tensor task_rewards = TaskReward(rewards, task_ids);  // [B, L]
+  const double scale = ValueScale(o);
+
+  ModelLossTerms out;
+  at::Tensor e = model.encoder->forward(images, proprio);  // [B, L, D]
+  out.latents = e;
+
+  // Open-loop rollout from the end of burn-in with the replayed actions.
+  at::Tensor gs = OpenLoopRollout(*model.transition, e, actions, h);  // [B, K, D], times h..l-1.
+
+  auto [image_logits, proprio_pred] = model.decoder->forward(gs);
+  out.reconstruction_image = F::binary_cross_entropy_with_logits(
+      image_logits, images.slice(1, h, l));
+  out.reconstruction_proprio = (proprio_pred - proprio.slice(1, h, l)).pow(2).mean();
+  out.consistency = (e.slice(1, h, l) - gs).pow(2).mean();
+  out.reward = (model.reward->forward(gs) - rewards.slice(1, h - 1, l - 1)).pow(2).mean();
+
+  // V-trace targets from the target network psi, with detached policy log-densities.
+  at::Tensor log_pi, rho_weights;
+  {
+    torch::NoGradGuard no_grad;
+    at::Tensor u = model.TargetValue(model.target_encoder->forward(images, proprio),
+                                     onehot_seq) / scale;
+    auto [mean, log_std] = model.policy->forward(e.detach(), onehot_seq);
+    log_pi = GaussianLogProb(actions, mean, log_std);
+    at::Tensor r = task_rewards;
+    if (o.kl_regularization) {
+      r = r - o.kl_lambda * (log_pi - StandardNormalLogProb(actions));
+    }
+    at::Tensor log_ratio = log_pi - mu_log_probs;
+    out.vtrace_targets = VTraceTargets(u, r, log_ratio, o.gamma, o.vtrace_rho_clip,
+                                       o.vtrace_c_clip);
+    rho_weights = at::clamp_max(at::exp(log_ratio), o.vtrace_rho_clip);
+    if (o.policy_algorithm == PolicyAlgorithm::kSvg0) {
+      // Q(e_t, a_t) regresses onto r_t + gamma v_{t+1}.
+      out.q = (r.slice(1, 0, l - 1) + o.gamma * out.vtrace_targets.slice(1, 1, l)) * scale;
+    }
+  }
+  at::Tensor value_error =
+      (model.Value(gs, onehot_seq.slice(1, h, l)) -
+       out.vtrace_targets.slice(1, h, l) * scale).pow(2);
+  if (o.value_loss_importance_weight) value_error = value_error * rho_weights.slice(1, h, l);
+  out.value = value_error.mean();
+
+  if (o.policy_algorithm == PolicyAlgorithm::kSvg0) {
+    at::Tensor q_pred = model.Q(e.slice(1, 0, l - 1), actions.slice(1, 0, l - 1),
+                                onehot_seq.slice(1, 0, l - 1));
+    out.q = (q_pred - out.q).pow(2).mean();
+  } else {
+    out.q = at::zeros({}, like.options());
+  }
+
+  out.total = o.reconstruction_weight * (out.reconstruction_image + out.reconstruction_proprio) +
+              o.zeta_consistency * out.consistency + o.alpha_reward * out.reward +
+              o.beta_value * (out.value + out.q);
+  return out;
+}
+
+at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
+                             const at::Tensor& task_ids, const at::Tensor& noise,
+                             const LossOptions& o) {
+  const int64_t b = latents.size(0), l = latents.size(1);
+  at::Tensor x0 = latents.detach().reshape({b * l, latents.size(2)});
+  at::Tensor ids = task_ids.to(x0.device()).repeat_interleave(l);  // [B * L]
+  at::Tensor onehot = TaskOneHot(ids, model.options().num_tasks, x0);
+  const double scale = ValueScale(o);
+  const double lambda = o.kl_regularization ? o.kl_lambda : 0.0;
+  at::Tensor eps = noise.to(x0.options());
+
+  if (o.policy_algorithm == PolicyAlgorithm::kSvg0 || o.imagination_horizon == 0) {
+    auto [mean, log_std] = model.policy->forward(x0, onehot);
+    at::Tensor a = mean + eps[0] * at::exp(log_std);
+    at::Tensor objective = model.Q(x0, a, onehot) / scale;
+    if (lambda != 0.0) {
+      objective = objective - lambda * (GaussianLogProb(a, mean, log_std) -
+                                        StandardNormalLogProb(a));
+    }
+    return -objective.mean();
+  }
+
+  ImaginationModel fns;
+  fns.policy = [&](const at::Tensor& x) { return model.policy->forward(x, onehot); };
+  fns.transition = [&](const at::Tensor& x, const at::Tensor& a) {
+    return model.transition->forward(x, a);
+  };
+  fns.reward = [&](const at::Tensor& x) {
+    return model.reward->forward(x).gather(1, ids.unsqueeze(1)).squeeze(1);
+  };
+  fns.value = [&](const at::Tensor& x) { return model.Value(x, onehot) / scale; };
+  ImaginationOptions io;
+  io.horizon = o.imagination_horizon;
+  io.single_horizon = o.single_horizon;
+  io.gamma = o.gamma;
+  io.kl_lambda = lambda;
+  return -ImaginedValueObjective(fns, x0, eps, io).mean();
+}
+
+}  // namespace ivg::model

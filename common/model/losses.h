@@ -1,0 +1,110 @@
+// The IVG losses (ALGORITHM.md "Model loss" and "Policy objective").
+#ifndef IVG_COMMON_MODEL_LOSSES_H_
+#define IVG_COMMON_MODEL_LOSSES_H_
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "common/model/batch.h"
+#include "common/model/networks.h"
+#include "common/model/options.h"
+
+namespace ivg::model {
+
+// V-trace targets (Espeholt et al. 2018) over a window of T steps, per row:
+//   delta_i = rho_i (r_i + gamma u_{i+1} - u_i),  rho_i = min(rho_clip, exp(log_ratio_i)),
+//   v_t = u_t + sum_{i=t}^{T-2} gamma^{i-t} (prod_{j=t}^{i-1} c_j) delta_i,  c_j = min(c_clip, .)
+// so the last target bootstraps: v_{T-1} = u_{T-1}. values, rewards, log_ratios: [B, T]
+// (the last reward is unused). No gradient flows through the result.
+at::Tensor VTraceTargets(const at::Tensor& values, const at::Tensor& rewards,
+                         const at::Tensor& log_ratios, double gamma, double rho_clip,
+                         double c_clip);
+
+// The pieces of a latent model that the imagined-value objective rolls through. Any
+// differentiable callables work, so tests can use closed-form linear/quadratic models.
+struct ImaginationModel {
+  // (x [S, D]) -> (mean [S, A], log_std [S, A]).
+  std::function<std::pair<at::Tensor, at::Tensor>(const at::Tensor&)> policy;
+  // (x [S, D], a [S, A]) -> x' [S, D].
+  std::function<at::Tensor(const at::Tensor&, const at::Tensor&)> transition;
+  // (x' [S, D]) -> reward of the start state's task [S], read after the action.
+  std::function<at::Tensor(const at::Tensor&)> reward;
+  // (x [S, D]) -> V(x) [S] in reward units.
+  std::function<at::Tensor(const at::Tensor&)> value;
+};
+
+struct ImaginationOptions {
+  int horizon = 5;  // N >= 1.
+  bool single_horizon = false;
+  double gamma = 0.99;
+  double kl_lambda = 0.01;  // 0 disables the KL-regularised reward.
+};
+
+// Per start state x0 [S, D], imagines N steps with a_j = mean(x_j) + noise_j * std(x_j)
+// (noise [N, S, A]) and returns
+//   (1/N) sum_{k=1}^N V_k  (or V_N alone with single_horizon),
+//   V_k = sum_{j<k} gamma^j rkl_j + gamma^k V(x_k),
+//   rkl_j = r(x_{j+1}) - lambda (log pi(a_j|x_j) - log N(a_j; 0, I)),
+// as a tensor [S] that carries gradients to whatever the callables depend on.
+at::Tensor ImaginedValueObjective(const ImaginationModel& model, const at::Tensor& x0,
+                                  const at::Tensor& noise, const ImaginationOptions& options);
+
+// The model's open-loop rollout (eq. 3): from the encoded latent at the end of burn-in,
+// latents[:, H-1], the transition applied to the replayed actions a_{H-1} .. a_{L-2}.
+// latents [B, T >= H, D], actions [B, L, A] -> g [B, K, D] for times H .. L-1 (K = L - H).
+// The model loss and PredictOpenLoop both roll out through this one function.
+at::Tensor OpenLoopRollout(TransitionImpl& transition, const at::Tensor& latents,
+                           const at::Tensor& actions, int burn_in);
+
+// What the model predicts open loop for a batch, next to what happened (the paper's fig. 13):
+// frames and proprio of times H .. L-1 in the parameters' dtype and device.
+struct OpenLoopPrediction {
+  at::Tensor true_images;        // [B, K, C, S, S] in [0, 1] (pixels / 255).
+  at::Tensor predicted_images;   // [B, K, C, S, S] sigmoid of the decoder's logits.
+  at::Tensor true_proprio;       // [B, K, P].
+  at::Tensor predicted_proprio;  // [B, K, P].
+};
+
+// Encodes the first H steps, rolls the transition K steps on the batch's actions and decodes:
+// the predictions the model loss's reconstruction terms compare with the true frames (the
+// BCE of predicted_images against true_images is its reconstruction_image term). Frames after
+// burn-in are never read. Carries gradients unless the caller holds a NoGradGuard.
+OpenLoopPrediction PredictOpenLoop(IvgModelImpl& model, const Batch& batch,
+                                   const LossOptions& options);
+
+// Loss terms of one batch; tensors are scalars. `total` carries gradients.
+struct ModelLossTerms {
+  at::Tensor total;
+  at::Tensor reconstruction_image;    // BCE, mean per pixel and channel.
+  at::Tensor reconstruction_proprio;  // Squared error, mean per dimension.
+  at::Tensor consistency;             // ||e_t - g_t||^2, mean per latent dimension.
+  at::Tensor reward;
+  at::Tensor value;
+  at::Tensor q;  // SVG(0) critic; zero otherwise.
+  // Encoded latents e [B, L, D] (with graph); the policy objective starts from them detached.
+  at::Tensor latents;
+  // V-trace targets [B, L] in reward units (diagnostics and tests).
+  at::Tensor vtrace_targets;
+};
+
+// The model loss of eq. 3-6 / 16-17. The policy enters only through detached importance
+// ratios and KL rewards, so this loss gives the policy no gradient.
+ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
+                                const LossOptions& options);
+
+// The policy loss (-objective) from detached start latents [B, L, D]: IVG(N) for N >= 1 or
+// SVG(0) through the Q critic. noise: [max(N, 1), B * L, A].
+at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
+                             const at::Tensor& task_ids, const at::Tensor& noise,
+                             const LossOptions& options);
+
+// One-hot task rows [.., M] in the dtype of `like`.
+at::Tensor TaskOneHot(const at::Tensor& task_ids, int num_tasks, const at::Tensor& like);
+
+}  // namespace ivg::model
+
+#endif  // IVG_COMMON_MODEL_LOSSES_H_

@@ -1,0 +1,254 @@
+#include "common/model/networks.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/upsampling.h>
+#include <torch/nn/init.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/utils.h>
+
+namespace ivg::model {
+namespace {
+
+namespace F = torch::nn::functional;
+
+// 0.5 * log(2 pi), the normal density's constant per dimension.
+constexpr double kHalfLogTwoPi = 0.91893853320467274178;
+
+torch::nn::Conv2d Conv(int in, int out, int kernel, int stride) {
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2));
+}
+
+// Linear, ELU, Linear, ELU (the "2-layer MLP" of appendix E).
+torch::nn::Sequential Mlp2(int in, int hidden, int out) {
+  return torch::nn::Sequential(torch::nn::Linear(in, hidden), torch::nn::ELU(),
+                               torch::nn::Linear(hidden, out), torch::nn::ELU());
+}
+
+}  // namespace
+
+ResidualBlockImpl::ResidualBlockImpl(int channels)
+    : down_(register_module("down", Conv(channels, channels, 3, 2))),
+      conv1_(register_module("conv1", Conv(channels, channels, 3, 1))),
+      conv2_(register_module("conv2", Conv(channels, channels, 3, 1))) {}
+
+torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
+  torch::Tensor y = F::elu(down_->forward(x));
+  return F::elu(y + conv2_->forward(F::elu(conv1_->forward(y))));
+}
+
+EncoderImpl::EncoderImpl(const ModelOptions& o)
+    : conv0_(register_module("conv0", Conv(o.image_channels, o.encoder_channels, 3, 1))),
+      block1_(register_module("block1", ResidualBlock(o.encoder_channels))),
+      block2_(register_module("block2", ResidualBlock(o.encoder_channels))),
+      block3_(register_module("block3", ResidualBlock(o.encoder_channels))),
+      proprio_mlp_(register_module("proprio_mlp",
+                                   Mlp2(o.proprio_size, o.encoder_hidden, o.encoder_hidden))),
+      fusion_mlp_(register_module(
+          "fusion_mlp",
+          torch::nn::Sequential(torch::nn::Linear(o.encoder_channels + o.encoder_hidden,
+                                                  o.encoder_hidden),
+                                torch::nn::ELU(),
+                                torch::nn::Linear(o.encoder_hidden, o.encoder_hidden),
+                                torch::nn::ELU(),
+                                torch::nn::Linear(o.encoder_hidden, o.encoder_hidden),
+                                torch::nn::ELU()))),
+      lstm_(register_module(
+          "lstm", torch::nn::LSTM(torch::nn::LSTMOptions(o.encoder_hidden, o.latent_size)
+                                      .batch_first(true)))) {}
+
+torch::Tensor EncoderImpl::forward(const torch::Tensor& images, const torch::Tensor& proprio) {
+  return Integrate(EncodeFrames(images, proprio));
+}
+
+torch::Tensor EncoderImpl::EncodeFrames(const torch::Tensor& images,
+                                        const torch::Tensor& proprio) {
+  const int64_t b = images.size(0), t = images.size(1);
+  torch::Tensor x = images.flatten(0, 1);
+  x = F::elu(conv0_->forward(x));
+  x = block3_->forward(block2_->forward(block1_->forward(x)));
+  x = x.mean({2, 3});  // Average pooling over the remaining spatial grid.
+  torch::Tensor p = proprio_mlp_->forward(proprio.flatten(0, 1));
+  return fusion_mlp_->forward(torch::cat({x, p}, 1)).view({b, t, -1});
+}
+
+torch::Tensor EncoderImpl::Integrate(const torch::Tensor& features) {
+  return std::get<0>(lstm_->forward(features));
+}
+
+TransitionImpl::TransitionImpl(const ModelOptions& o)
+    : latent_mlp_(register_module(
+          "latent_mlp", Mlp2(o.latent_size, o.transition_hidden, o.transition_hidden))),
+      action_mlp_(register_module(
+          "action_mlp", Mlp2(o.action_size, o.transition_hidden, o.transition_hidden))),
+      joint_mlp_(register_module(
+          "joint_mlp",
+          torch::nn::Sequential(torch::nn::Linear(2 * o.transition_hidden, o.transition_hidden),
+                                torch::nn::ELU(),
+                                torch::nn::Linear(o.transition_hidden, o.latent_size)))),
+      // [choice] The affine scale starts at 1 and the shift at 0.
+      scale_(register_parameter("scale", torch::ones({o.latent_size}))),
+      shift_(register_parameter("shift", torch::zeros({o.latent_size}))) {}
+
+torch::Tensor TransitionImpl::forward(const torch::Tensor& h, const torch::Tensor& a) {
+  torch::Tensor delta =
+      joint_mlp_->forward(torch::cat({latent_mlp_->forward(h), action_mlp_->forward(a)}, -1));
+  return h + scale_ * torch::tanh(delta) + shift_;
+}
+
+torch::Tensor BilinearAdditiveUpsample(const torch::Tensor& x) {
+  torch::Tensor up = F::interpolate(x, F::InterpolateFuncOptions()
+                                           .scale_factor(std::vector<double>{2.0, 2.0})
+                                           .mode(torch::kBilinear)
+                                           .align_corners(false));
+  const int64_t n = up.size(0), c = up.size(1), s = up.size(2);
+  return up.view({n, c / 4, 4, s, s}).sum(2);
+}
+
+DecoderImpl::DecoderImpl(const ModelOptions& o)
+    : channels_(o.decoder_channels),
+      proprio_mlp_(register_module(
+          "proprio_mlp",
+          torch::nn::Sequential(torch::nn::Linear(o.latent_size, o.decoder_hidden),
+                                torch::nn::ELU(),
+                                torch::nn::Linear(o.decoder_hidden, o.proprio_size)))),
+      seed_(register_module("seed",
+                            torch::nn::Linear(o.latent_size, o.decoder_channels * 8 * 8))),
+      stage1_(register_module("stage1", Conv(o.decoder_channels / 4, o.decoder_channels, 3, 1))),
+      stage2_(register_module("stage2", Conv(o.decoder_channels / 4, o.decoder_channels, 3, 1))),
+      stage3_(register_module("stage3", Conv(o.decoder_channels / 4, o.decoder_channels, 3, 1))),
+      out_(register_module("out", Conv(o.decoder_channels, o.image_channels, 1, 1))) {}
+
+std::pair<torch::Tensor, torch::Tensor> DecoderImpl::forward(const torch::Tensor& h) {
+  auto lead = h.sizes().vec();
+  lead.pop_back();
+  torch::Tensor flat = h.reshape({-1, h.size(-1)});
+  torch::Tensor x = F::elu(seed_->forward(flat)).view({-1, channels_, 8, 8});
+  x = F::elu(stage1_->forward(BilinearAdditiveUpsample(x)));
+  x = F::elu(stage2_->forward(BilinearAdditiveUpsample(x)));
+  x = F::elu(stage3_->forward(BilinearAdditiveUpsample(x)));
+  x = out_->forward(x);
+  auto image_shape = lead;
+  for (int64_t d : x.sizes().slice(1)) image_shape.push_back(d);
+  torch::Tensor proprio = proprio_mlp_->forward(h);
+  return {x.view(image_shape), proprio};
+}
+
+NormedMlpImpl::NormedMlpImpl(int in, int hidden, int out)
+    : fc1_(register_module("fc1", torch::nn::Linear(in, hidden))),
+      fc2_(register_module("fc2", torch::nn::Linear(hidden, hidden))),
+      fc3_(register_module("fc3", torch::nn::Linear(hidden, out))),
+      norm_(register_module("norm",
+                            torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})))) {}
+
+torch::Tensor NormedMlpImpl::forward(const torch::Tensor& x) {
+  torch::Tensor y = F::elu(norm_->forward(fc1_->forward(x)));
+  return fc3_->forward(F::elu(fc2_->forward(y)));
+}
+
+PolicyImpl::PolicyImpl(const ModelOptions& o)
+    : min_log_std_(o.policy_min_log_std),
+      max_log_std_(o.policy_max_log_std),
+      fc1_(register_module("fc1", torch::nn::Linear(o.latent_size + o.num_tasks, o.head_hidden))),
+      fc2_(register_module("fc2", torch::nn::Linear(o.head_hidden, o.head_hidden))),
+      fc3_(register_module("fc3", torch::nn::Linear(o.head_hidden, 2 * o.action_size))) {
+  torch::NoGradGuard no_grad;
+  torch::nn::init::normal_(fc3_->weight, 0.0, o.policy_last_layer_init_scale);
+  torch::nn::init::zeros_(fc3_->bias);
+}
+
+std::pair<torch::Tensor, torch::Tensor> PolicyImpl::forward(const torch::Tensor& h,
+                                                            const torch::Tensor& task_onehot) {
+  torch::Tensor x = F::elu(fc1_->forward(torch::cat({h, task_onehot}, -1)));
+  x = fc3_->forward(F::elu(fc2_->forward(x)));
+  auto parts = x.chunk(2, -1);
+  return {parts[0], parts[1].clamp(min_log_std_, max_log_std_)};
+}
+
+torch::Tensor GaussianLogProb(const torch::Tensor& a, const torch::Tensor& mean,
+                              const torch::Tensor& log_std) {
+  torch::Tensor z = (a - mean) * torch::exp(-log_std);
+  return (-0.5 * z * z - log_std - kHalfLogTwoPi).sum(-1);
+}
+
+torch::Tensor StandardNormalLogProb(const torch::Tensor& a) {
+  return (-0.5 * a * a - kHalfLogTwoPi).sum(-1);
+}
+
+IvgModelImpl::IvgModelImpl(const ModelOptions& o) : options_(o) {
+  if (o.decoder_channels % 4 != 0) {
+    throw std::invalid_argument("decoder_channels must be divisible by 4, got " +
+                                std::to_string(o.decoder_channels));
+  }
+  if (o.image_size != 64) {
+    throw std::invalid_argument("the decoder produces 64x64 images; image_size is " +
+                                std::to_string(o.image_size));
+  }
+  encoder = register_module("encoder", Encoder(o));
+  transition = register_module("transition", Transition(o));
+  decoder = register_module("decoder", Decoder(o));
+  value = register_module("value", NormedMlp(o.latent_size + o.num_tasks, o.head_hidden, 1));
+  reward = register_module("reward", NormedMlp(o.latent_size, o.head_hidden, o.num_tasks));
+  if (o.with_q_critic) {
+    q = register_module("q", NormedMlp(o.latent_size + o.action_size + o.num_tasks,
+                                       o.head_hidden, 1));
+  }
+  policy = register_module("policy", Policy(o));
+  target_encoder = register_module("target_encoder", Encoder(o));
+  target_value =
+      register_module("target_value", NormedMlp(o.latent_size + o.num_tasks, o.head_hidden, 1));
+  for (auto& p : target_encoder->parameters()) p.set_requires_grad(false);
+  for (auto& p : target_value->parameters()) p.set_requires_grad(false);
+  UpdateTarget();
+}
+
+torch::Tensor IvgModelImpl::Value(const torch::Tensor& h, const torch::Tensor& task_onehot) {
+  return value->forward(torch::cat({h, task_onehot}, -1)).squeeze(-1);
+}
+
+torch::Tensor IvgModelImpl::TargetValue(const torch::Tensor& h,
+                                        const torch::Tensor& task_onehot) {
+  return target_value->forward(torch::cat({h, task_onehot}, -1)).squeeze(-1);
+}
+
+torch::Tensor IvgModelImpl::Q(const torch::Tensor& h, const torch::Tensor& a,
+                              const torch::Tensor& task_onehot) {
+  return q->forward(torch::cat({h, a, task_onehot}, -1)).squeeze(-1);
+}
+
+std::vector<torch::Tensor> IvgModelImpl::ModelParameters() const {
+  std::vector<torch::Tensor> params;
+  for (const torch::nn::Module* m :
+       {static_cast<const torch::nn::Module*>(encoder.get()),
+        static_cast<const torch::nn::Module*>(transition.get()),
+        static_cast<const torch::nn::Module*>(decoder.get()),
+        static_cast<const torch::nn::Module*>(value.get()),
+        static_cast<const torch::nn::Module*>(reward.get())}) {
+    for (const auto& p : m->parameters()) params.push_back(p);
+  }
+  if (q) {
+    for (const auto& p : q->parameters()) params.push_back(p);
+  }
+  return params;
+}
+
+std::vector<torch::Tensor> IvgModelImpl::PolicyParameters() const {
+  return policy->parameters();
+}
+
+void IvgModelImpl::UpdateTarget() {
+  torch::NoGradGuard no_grad;
+  auto copy = [](const torch::nn::Module& from, torch::nn::Module& to) {
+    auto src = from.named_parameters();
+    for (auto& dst : to.named_parameters()) dst.value().copy_(src[dst.key()]);
+    auto src_buffers = from.named_buffers();
+    for (auto& dst : to.named_buffers()) dst.value().copy_(src_buffers[dst.key()]);
+  };
+  copy(*encoder, *target_encoder);
+  copy(*value, *target_value);
+}
+
+}  // namespace ivg::model

@@ -1,0 +1,158 @@
+// The IVG networks (ALGORITHM.md "Networks", paper appendix E). ELU everywhere; sizes come
+// from ModelOptions so that tests and a small CPU profile can shrink them.
+//
+// Tensor layouts: images [B, T, C, S, S] (float in [0, 1]), proprio [B, T, P], latents
+// [..., latent], actions [..., A], task one-hots [..., M].
+#ifndef IVG_COMMON_MODEL_NETWORKS_H_
+#define IVG_COMMON_MODEL_NETWORKS_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/modules/rnn.h>
+#include <torch/nn/pimpl.h>
+
+#include "common/model/options.h"
+
+namespace ivg::model {
+
+// Conv 3x3 stride 2 down-sampling followed by a two-conv residual branch.
+class ResidualBlockImpl : public torch::nn::Module {
+ public:
+  explicit ResidualBlockImpl(int channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d down_{nullptr}, conv1_{nullptr}, conv2_{nullptr};
+};
+TORCH_MODULE(ResidualBlock);
+
+// f_enc(o_{1:t}) -> h_t: per-frame conv tower + proprio MLP, fused by a 3-layer MLP, then an
+// LSTM over time starting from a zero state (each sequence is encoded afresh).
+class EncoderImpl : public torch::nn::Module {
+ public:
+  explicit EncoderImpl(const ModelOptions& options);
+  // images [B, T, C, S, S] in [0, 1], proprio [B, T, P] -> latents [B, T, latent].
+  // Equals Integrate(EncodeFrames(images, proprio)).
+  torch::Tensor forward(const torch::Tensor& images, const torch::Tensor& proprio);
+  // The per-frame part (CNN, proprio MLP, fusion MLP): [B, T, ...] -> features [B, T, F].
+  // Frames are independent here, so actors cache these features across a sliding window.
+  torch::Tensor EncodeFrames(const torch::Tensor& images, const torch::Tensor& proprio);
+  // The LSTM over per-frame features from a fresh state: [B, T, F] -> latents [B, T, latent].
+  torch::Tensor Integrate(const torch::Tensor& features);
+
+ private:
+  torch::nn::Conv2d conv0_{nullptr};
+  ResidualBlock block1_{nullptr}, block2_{nullptr}, block3_{nullptr};
+  torch::nn::Sequential proprio_mlp_{nullptr};
+  torch::nn::Sequential fusion_mlp_{nullptr};
+  torch::nn::LSTM lstm_{nullptr};
+};
+TORCH_MODULE(Encoder);
+
+// f_trans(h, a) -> h + w * tanh(delta(h, a)) + b.
+class TransitionImpl : public torch::nn::Module {
+ public:
+  explicit TransitionImpl(const ModelOptions& options);
+  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& a);
+
+ private:
+  torch::nn::Sequential latent_mlp_{nullptr}, action_mlp_{nullptr}, joint_mlp_{nullptr};
+  torch::Tensor scale_, shift_;
+};
+TORCH_MODULE(Transition);
+
+// f_dec(h) -> (image logits [.., C, 64, 64], proprio [.., P]). Image probabilities are
+// sigmoid(logits); the loss uses the logits for a stable BCE.
+class DecoderImpl : public torch::nn::Module {
+ public:
+  explicit DecoderImpl(const ModelOptions& options);
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& h);
+
+ private:
+  int channels_;
+  torch::nn::Sequential proprio_mlp_{nullptr};
+  torch::nn::Linear seed_{nullptr};
+  torch::nn::Conv2d stage1_{nullptr}, stage2_{nullptr}, stage3_{nullptr}, out_{nullptr};
+};
+TORCH_MODULE(Decoder);
+
+// Bilinear additive upsampling (Wojna et al.): bilinear x2, then each group of 4 consecutive
+// channels is summed, so [N, C, S, S] -> [N, C/4, 2S, 2S].
+torch::Tensor BilinearAdditiveUpsample(const torch::Tensor& x);
+
+// 3-layer MLP with LayerNorm after the first layer (value, reward and Q heads).
+class NormedMlpImpl : public torch::nn::Module {
+ public:
+  NormedMlpImpl(int in, int hidden, int out);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};
+  torch::nn::LayerNorm norm_{nullptr};
+};
+TORCH_MODULE(NormedMlp);
+
+// pi(a|h, task) = Normal(mu, sigma^2): 3-layer MLP -> [mu, log sigma], last layer near zero.
+class PolicyImpl : public torch::nn::Module {
+ public:
+  explicit PolicyImpl(const ModelOptions& options);
+  // Returns (mean, log_std), each [..., A]; log_std is clamped to the configured range.
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& h,
+                                                  const torch::Tensor& task_onehot);
+
+ private:
+  double min_log_std_, max_log_std_;
+  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};
+};
+TORCH_MODULE(Policy);
+
+// log N(a; mean, exp(log_std)^2), summed over the last dimension.
+torch::Tensor GaussianLogProb(const torch::Tensor& a, const torch::Tensor& mean,
+                              const torch::Tensor& log_std);
+// log N(a; 0, I), summed over the last dimension (the KL prior p).
+torch::Tensor StandardNormalLogProb(const torch::Tensor& a);
+
+// Every network of one learner. phi = encoder, transition, decoder, value, reward (and Q);
+// theta = policy. The target network psi is a second encoder + value.
+class IvgModelImpl : public torch::nn::Module {
+ public:
+  explicit IvgModelImpl(const ModelOptions& options);
+
+  const ModelOptions& options() const { return options_; }
+  // V(h, task) and r_hat(h') as the heads output them (scaled units when value scaling is on).
+  torch::Tensor Value(const torch::Tensor& h, const torch::Tensor& task_onehot);
+  torch::Tensor TargetValue(const torch::Tensor& h, const torch::Tensor& task_onehot);
+  torch::Tensor Q(const torch::Tensor& h, const torch::Tensor& a,
+                  const torch::Tensor& task_onehot);
+
+  // Parameters of phi (model optimiser) and theta (policy optimiser), in a fixed order.
+  std::vector<torch::Tensor> ModelParameters() const;
+  std::vector<torch::Tensor> PolicyParameters() const;
+  // psi <- phi for encoder and value.
+  void UpdateTarget();
+
+  Encoder encoder{nullptr};
+  Transition transition{nullptr};
+  Decoder decoder{nullptr};
+  NormedMlp value{nullptr};
+  NormedMlp reward{nullptr};
+  NormedMlp q{nullptr};  // Only with options.with_q_critic.
+  Policy policy{nullptr};
+  Encoder target_encoder{nullptr};
+  NormedMlp target_value{nullptr};
+
+ private:
+  ModelOptions options_;
+};
+TORCH_MODULE(IvgModel);
+
+}  // namespace ivg::model
+
+#endif  // IVG_COMMON_MODEL_NETWORKS_H_

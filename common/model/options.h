@@ -1,0 +1,82 @@
+// Plain option structs of the learner core (no LibTorch, no proto): the learner process fills
+// them from ModelConfig / LearnerConfig (common/model_config/model_config.h); tests and the
+// benchmark fill them directly. Defaults are the paper's (ALGORITHM.md).
+#ifndef IVG_COMMON_MODEL_OPTIONS_H_
+#define IVG_COMMON_MODEL_OPTIONS_H_
+
+#include <cstdint>
+
+namespace ivg::model {
+
+struct ModelOptions {
+  int latent_size = 128;
+  int encoder_channels = 32;
+  int encoder_hidden = 256;
+  int transition_hidden = 256;
+  // Must be divisible by 4 (bilinear additive upsampling sums groups of 4 channels).
+  int decoder_channels = 64;
+  int decoder_hidden = 256;
+  int head_hidden = 256;
+  double policy_last_layer_init_scale = 1e-3;
+  double policy_min_log_std = -5.0;
+  double policy_max_log_std = 2.0;
+  int proprio_size = 17;
+  int action_size = 5;
+  // Image channels (two RGB cameras) and side; the decoder needs image_size = 8 * 2^3 = 64.
+  int image_channels = 6;
+  int image_size = 64;
+  // M: tasks of the run (one-hot into policy/value/Q, M reward outputs). 1 = single task.
+  int num_tasks = 1;
+  // Build the Q(h, a) critic (SVG(0) / IVG(0)).
+  bool with_q_critic = false;
+};
+
+enum class PolicyAlgorithm { kIvg, kSvg0 };
+
+struct LossOptions {
+  int burn_in = 3;        // H
+  int model_rollout = 5;  // K; sequences hold L = H + K steps.
+  int imagination_horizon = 5;  // N
+  bool single_horizon = false;
+  PolicyAlgorithm policy_algorithm = PolicyAlgorithm::kIvg;
+  double gamma = 0.99;
+  double alpha_reward = 1.0;
+  double beta_value = 1.0;
+  double zeta_consistency = 1.0;
+  double reconstruction_weight = 1.0;
+  bool kl_regularization = true;
+  double kl_lambda = 0.01;
+  double vtrace_rho_clip = 1.0;
+  double vtrace_c_clip = 1.0;
+  bool value_loss_importance_weight = false;
+  bool scale_value_by_one_minus_gamma = true;
+
+  int sequence_length() const { return burn_in + model_rollout; }
+};
+
+struct OptimizerOptions {
+  double model_learning_rate = 5e-5;
+  double policy_learning_rate = 5e-5;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  // Gradient-norm clipping per optimiser (after averaging across learners); 0 disables.
+  double max_grad_norm = 0.0;
+  int target_update_period = 100;  // C
+  int max_consecutive_nonfinite_steps = 10;
+};
+
+struct CoreOptions {
+  ModelOptions model;
+  LossOptions loss;
+  OptimizerOptions optimizer;
+  int64_t seed = 1;
+  // Use CUDA when LibTorch has it and a device is present.
+  bool use_cuda_if_available = true;
+  // Parameters and arithmetic in float64 (finite-difference tests); float32 otherwise.
+  bool double_precision = false;
+};
+
+}  // namespace ivg::model
+
+#endif  // IVG_COMMON_MODEL_OPTIONS_H_

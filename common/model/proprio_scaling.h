@@ -1,0 +1,47 @@
+// Proprioception pre-processing (ALGORITHM.md, "Pre-processing"): the fixed per-dimension
+// bounds of the 17 proprioception features and the one mapping of raw units to [-1, 1]
+// that the learner (sampled batches) and the policy (actors, evaluator, live policy
+// service) both apply, so a latent computed by an actor equals the learner's for the same
+// frames. The replay stores raw units. LibTorch only.
+#ifndef IVG_COMMON_MODEL_PROPRIO_SCALING_H_
+#define IVG_COMMON_MODEL_PROPRIO_SCALING_H_
+
+#include <array>
+#include <cstddef>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace ivg::model {
+
+inline constexpr std::size_t kProprioDims = 17;
+
+// Joint ranges from the Sawyer table of ENVIRONMENT.md; joint speeds [choice] +-3 rad/s
+// (the servos rarely exceed 2); finger opening 0..42.5 mm; finger speed [choice] +-0.2 m/s
+// (a full stroke in 0.5 s is 0.085 m/s); grasp 0..1.
+inline constexpr std::array<float, kProprioDims> kProprioLow = {
+    -3.0503f, -3.8095f, -3.0426f, -3.0439f, -2.9761f, -2.9761f, -4.7124f,  // joint positions
+    -3.0f,    -3.0f,    -3.0f,    -3.0f,    -3.0f,    -3.0f,    -3.0f,     // joint velocities
+    0.0f,     -0.2f,    0.0f};                                           // finger pos, vel, grasp
+inline constexpr std::array<float, kProprioDims> kProprioHigh = {
+    3.0503f, 2.2736f, 3.0426f, 3.0439f, 2.9761f, 2.9761f, 4.7124f,
+    3.0f,    3.0f,    3.0f,    3.0f,    3.0f,    3.0f,    3.0f,
+    0.0425f, 0.2f,    1.0f};
+
+// Per-dimension bounds that map raw proprioception to [-1, 1]. Both empty: no scaling.
+struct ProprioBounds {
+  std::vector<double> low;
+  std::vector<double> high;
+};
+
+// The fixed bounds above when `proprio_size` is the environment's 17, else none.
+ProprioBounds DefaultProprioBounds(int proprio_size);
+
+// Maps raw proprioception [..., P] (float) from [low, high] to [-1, 1] per dimension,
+// clipping values outside the bounds; returns `raw` unchanged when the bounds are empty.
+// Throws (c10::Error) when P differs from the bounds' size: callers check shapes first.
+at::Tensor ScaleProprio(const at::Tensor& raw, const ProprioBounds& bounds);
+
+}  // namespace ivg::model
+
+#endif  // IVG_COMMON_MODEL_PROPRIO_SCALING_H_

@@ -1,0 +1,70 @@
+#include "common/model_config/model_config.h"
+
+#include "absl/status/status.h"
+#include "common/config/config_loader.h"
+#include "common/config/derived_values.h"
+#include "common/status/status_macros.h"
+
+namespace ivg::model {
+
+absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config) {
+  IVG_RETURN_IF_ERROR(ValidateExperimentConfig(config, "experiment config"));
+  const ModelConfig& m = config.model();
+  const LearnerConfig& l = config.learner();
+  CoreOptions o;
+  o.model.latent_size = m.latent_size();
+  o.model.encoder_channels = m.encoder_channels();
+  o.model.encoder_hidden = m.encoder_hidden();
+  o.model.transition_hidden = m.transition_hidden();
+  o.model.decoder_channels = m.decoder_channels();
+  o.model.decoder_hidden = m.decoder_hidden();
+  o.model.head_hidden = m.head_hidden();
+  o.model.policy_last_layer_init_scale = m.policy_last_layer_init_scale();
+  o.model.policy_min_log_std = m.policy_min_log_std();
+  o.model.policy_max_log_std = m.policy_max_log_std();
+  o.model.proprio_size = m.proprio_size();
+  o.model.action_size = m.action_size();
+  o.model.image_size = config.env().image_size();
+  o.model.num_tasks = ivg::NumTasks(config);
+
+  o.loss.burn_in = l.burn_in();
+  o.loss.model_rollout = l.model_rollout();
+  o.loss.imagination_horizon = l.imagination_horizon();
+  o.loss.single_horizon = l.single_horizon();
+  o.loss.policy_algorithm =
+      l.policy_algorithm() == POLICY_SVG0 ? PolicyAlgorithm::kSvg0 : PolicyAlgorithm::kIvg;
+  o.loss.gamma = l.gamma();
+  o.loss.alpha_reward = l.alpha_reward();
+  o.loss.beta_value = l.beta_value();
+  o.loss.zeta_consistency = l.zeta_consistency();
+  o.loss.reconstruction_weight = l.reconstruction_weight();
+  o.loss.kl_regularization = l.kl_regularization();
+  o.loss.kl_lambda = l.kl_lambda();
+  o.loss.vtrace_rho_clip = l.vtrace_rho_clip();
+  o.loss.vtrace_c_clip = l.vtrace_c_clip();
+  o.loss.value_loss_importance_weight = l.value_loss_importance_weight();
+  o.loss.scale_value_by_one_minus_gamma = l.scale_value_by_one_minus_gamma();
+
+  o.optimizer.model_learning_rate = l.model_learning_rate();
+  o.optimizer.policy_learning_rate = l.policy_learning_rate();
+  o.optimizer.adam_beta1 = l.adam_beta1();
+  o.optimizer.adam_beta2 = l.adam_beta2();
+  o.optimizer.adam_epsilon = l.adam_epsilon();
+  o.optimizer.max_grad_norm = l.max_grad_norm();
+  o.optimizer.target_update_period = l.target_update_period();
+  o.optimizer.max_consecutive_nonfinite_steps = l.max_consecutive_nonfinite_steps();
+  o.seed = l.seed();
+  o.use_cuda_if_available = l.use_cuda_if_available();
+  return o;
+}
+
+ProprioBounds ProprioBoundsFromConfig(const ExperimentConfig& config) {
+  const ModelConfig& m = config.model();
+  if (m.proprio_low_size() == 0) return DefaultProprioBounds(m.proprio_size());
+  ProprioBounds bounds;
+  bounds.low.assign(m.proprio_low().begin(), m.proprio_low().end());
+  bounds.high.assign(m.proprio_high().begin(), m.proprio_high().end());
+  return bounds;
+}
+
+}  // namespace ivg::model

@@ -1,0 +1,329 @@
+// The update step: gradient routing between the two losses, fitting one batch, guard rails,
+// the target network, checkpoints and transfer.
+#include "common/model/learner_core.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/autograd.h>
+
+#include "common/model/losses.h"
+#include "tests/common/model/test_util.h"
+
+namespace ivg::model {
+namespace {
+
+using ::testing::HasSubstr;
+
+using testing::MakeCore;
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          (name + "_" + std::to_string(::getpid()) + ".pt"))
+      .string();
+}
+
+bool AllParametersEqual(const LearnerCore& a, const LearnerCore& b) {
+  auto pa = a.AllParameters(), pb = b.AllParameters();
+  if (pa.size() != pb.size()) return false;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    if (pa[i].first != pb[i].first || !at::equal(pa[i].second, pb[i].second)) return false;
+  }
+  return true;
+}
+
+TEST(LearnerCore, PolicyObjectiveGivesModelParametersNoGradient) {
+  CoreOptions o = testing::TinyOptions();
+  // With every model-loss weight zero, any model gradient could only come from the policy loss.
+  o.loss.reconstruction_weight = 0;
+  o.loss.zeta_consistency = 0;
+  o.loss.alpha_reward = 0;
+  o.loss.beta_value = 0;
+  auto core = MakeCore(o);
+  auto losses = core->ComputeGradients(testing::MakeBatch(o, 4, 1));
+  ASSERT_TRUE(losses.ok()) << losses.error();
+  for (const auto& p : core->model()->ModelParameters()) {
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_EQ(p.grad().abs().max().item<double>(), 0.0);
+  }
+  double policy_norm = 0;
+  for (const auto& p : core->model()->PolicyParameters()) {
+    policy_norm += p.grad().pow(2).sum().item<double>();
+  }
+  EXPECT_GT(policy_norm, 0.0);
+}
+
+TEST(LearnerCore, ModelLossGivesPolicyNoGradient) {
+  CoreOptions o = testing::TinyOptions();
+  auto core = MakeCore(o);
+  Batch batch = testing::MakeBatch(o, 4, 2);
+  ModelLossTerms terms = ComputeModelLoss(*core->model(), batch, o.loss);
+  auto policy_params = core->model()->PolicyParameters();
+  auto grads = torch::autograd::grad({terms.total}, policy_params, {}, /*retain_graph=*/true,
+                                     /*create_graph=*/false, /*allow_unused=*/true);
+  for (const auto& g : grads) {
+    if (g.defined()) EXPECT_EQ(g.abs().max().item<double>(), 0.0);
+  }
+  // And the step's policy gradient is exactly the policy loss's own gradient.
+  batch.policy_noise = core->DrawPolicyNoise(4);
+  at::Tensor alone = ComputePolicyLoss(*core->model(), terms.latents, batch.task_ids,
+                                       batch.policy_noise, o.loss);
+  auto expected = torch::autograd::grad({alone}, policy_params);
+  ASSERT_TRUE(core->ComputeGradients(batch).ok());
+  for (size_t i = 0; i < policy_params.size(); ++i) {
+    EXPECT_TRUE(at::allclose(policy_params[i].grad(), expected[i], 1e-5, 1e-7)) << i;
+  }
+}
+
+TEST(ModelLoss, TermsMatchAnExplicitRolloutWithRewardsAfterTheAction) {
+  // Pins the time alignment: g_{t+1} = f(g_t, a_t) from g_H = e_H, r_hat(g_{t+1}) vs r_t,
+  // V(g_t) vs the V-trace target of time t, consistency e_t vs g_t.
+  CoreOptions o = testing::TinyOptions();
+  o.double_precision = true;
+  o.loss.scale_value_by_one_minus_gamma = false;
+  auto core = MakeCore(o);
+  IvgModelImpl& m = *core->model();
+  Batch batch = testing::MakeBatch(o, 3, 21);
+  batch.rewards = at::randn({3, 5, 1}, at::kDouble);
+  batch.actions = batch.actions.to(at::kDouble);
+  batch.proprio = batch.proprio.to(at::kDouble);
+  batch.behaviour_log_probs = batch.behaviour_log_probs.to(at::kDouble);
+  ModelLossTerms terms = ComputeModelLoss(m, batch, o.loss);
+
+  at::NoGradGuard no_grad;
+  const int h = o.loss.burn_in, l = o.loss.sequence_length();
+  at::Tensor images = batch.images.to(at::kDouble) / 255.0;
+  at::Tensor e = m.encoder->forward(images, batch.proprio);
+  at::Tensor onehot = at::ones({3, 1}, at::kDouble);
+  double reward_sum = 0, consistency_sum = 0, value_sum = 0;
+  at::Tensor g = e.select(1, h - 1);
+  for (int t = h; t < l; ++t) {
+    g = m.transition->forward(g, batch.actions.select(1, t - 1));
+    reward_sum += (m.reward->forward(g).squeeze(1) - batch.rewards.select(1, t - 1).squeeze(1))
+                      .pow(2).sum().item<double>();
+    consistency_sum += (e.select(1, t) - g).pow(2).mean(1).sum().item<double>();
+    value_sum += (m.Value(g, onehot) - terms.vtrace_targets.select(1, t)).pow(2).sum().item<double>();
+  }
+  const double n = 3.0 * (l - h);
+  EXPECT_NEAR(terms.reward.item<double>(), reward_sum / n, 1e-10);
+  EXPECT_NEAR(terms.consistency.item<double>(), consistency_sum / n, 1e-10);
+  EXPECT_NEAR(terms.value.item<double>(), value_sum / n, 1e-10);
+  // The last target bootstraps from the target network's value of the last step.
+  at::Tensor u_last = m.TargetValue(m.target_encoder->forward(images, batch.proprio), 
+                                    at::ones({3, l, 1}, at::kDouble)).select(1, l - 1);
+  EXPECT_TRUE(at::allclose(terms.vtrace_targets.select(1, l - 1), u_last, 1e-12, 1e-12));
+}
+
+TEST(LearnerCore, ModelLossFallsByHalfFittingOneBatch) {
+  CoreOptions o = testing::TinyOptions();
+  o.optimizer.model_learning_rate = 3e-3;
+  auto core = MakeCore(o);
+  Batch batch = testing::MakeBatch(o, 4, 3);
+  double first = 0, last = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto stats = core->Step(batch);
+    ASSERT_TRUE(stats.ok()) << stats.error();
+    ASSERT_TRUE(stats.value().applied) << stats.value().skip_reason;
+    if (i == 0) first = stats.value().losses.model_total;
+    last = stats.value().losses.model_total;
+  }
+  EXPECT_LT(last, 0.5 * first) << "first " << first << " last " << last;
+}
+
+TEST(LearnerCore, RejectsWrongShapeBatchNamingExpectedAndReceivedShape) {
+  CoreOptions o = testing::TinyOptions();
+  auto core = MakeCore(o);
+  Batch batch = testing::MakeBatch(o, 4, 4);
+  batch.proprio = at::zeros({4, 5, 7});
+  auto stats = core->Step(batch);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_THAT(stats.error(), HasSubstr("proprio"));
+  EXPECT_THAT(stats.error(), HasSubstr("[4, 5, 7]"));
+  EXPECT_THAT(stats.error(), HasSubstr("expected [4, 5, 3]"));
+  EXPECT_EQ(core->step(), 0);
+
+  Batch short_batch = testing::MakeBatch(o, 4, 4);
+  short_batch.images = short_batch.images.slice(1, 0, 4);
+  auto short_stats = core->Step(short_batch);
+  ASSERT_FALSE(short_stats.ok());
+  EXPECT_THAT(short_stats.error(), HasSubstr("expected [4, 5, 6, 64, 64]"));
+}
+
+TEST(LearnerCore, SkipsNonFiniteStepsCountsThemAndStopsNamingTheTerm) {
+  CoreOptions o = testing::TinyOptions();
+  o.optimizer.max_consecutive_nonfinite_steps = 3;
+  auto core = MakeCore(o);
+  Batch good = testing::MakeBatch(o, 4, 5);
+  Batch bad = testing::MakeBatch(o, 4, 5);
+  bad.rewards[1][3][0] = std::numeric_limits<float>::quiet_NaN();
+  auto before = core->AllParameters();
+  std::vector<at::Tensor> snapshot;
+  for (auto& p : before) snapshot.push_back(p.second.clone());
+
+  auto s1 = core->Step(bad);
+  ASSERT_TRUE(s1.ok()) << s1.error();
+  EXPECT_FALSE(s1.value().applied);
+  EXPECT_EQ(s1.value().consecutive_nonfinite, 1);
+  EXPECT_THAT(s1.value().skip_reason, HasSubstr("reward"));
+  for (size_t i = 0; i < snapshot.size(); ++i) EXPECT_TRUE(at::equal(snapshot[i], before[i].second));
+  EXPECT_EQ(core->step(), 0);
+
+  // A good step resets the count.
+  ASSERT_TRUE(core->Step(good).value().applied);
+  ASSERT_TRUE(core->Step(bad).ok());
+  auto s2 = core->Step(bad);
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(s2.value().consecutive_nonfinite, 2);
+  auto s3 = core->Step(bad);
+  ASSERT_FALSE(s3.ok());
+  EXPECT_THAT(s3.error(), HasSubstr("3 consecutive"));
+  EXPECT_THAT(s3.error(), HasSubstr("'reward'"));
+}
+
+TEST(LearnerCore, RefreshesTargetNetworkEveryCSteps) {
+  CoreOptions o = testing::TinyOptions();
+  o.optimizer.target_update_period = 2;
+  auto core = MakeCore(o);
+  Batch batch = testing::MakeBatch(o, 2, 6);
+  auto& m = core->model();
+  auto target_equals_online = [&] {
+    auto online = m->value->parameters(), target = m->target_value->parameters();
+    for (size_t i = 0; i < online.size(); ++i) {
+      if (!at::equal(online[i], target[i])) return false;
+    }
+    auto enc = m->encoder->parameters(), tenc = m->target_encoder->parameters();
+    for (size_t i = 0; i < enc.size(); ++i) {
+      if (!at::equal(enc[i], tenc[i])) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(target_equals_online());
+  auto s1 = core->Step(batch);
+  ASSERT_TRUE(s1.ok());
+  EXPECT_FALSE(s1.value().target_updated);
+  EXPECT_FALSE(target_equals_online());
+  auto s2 = core->Step(batch);
+  ASSERT_TRUE(s2.ok());
+  EXPECT_TRUE(s2.value().target_updated);
+  EXPECT_TRUE(target_equals_online());
+  EXPECT_EQ(core->target_updates(), 1);
+}
+
+TEST(LearnerCore, ResumedCheckpointContinuesExactlyLikeAnUninterruptedRun) {
+  CoreOptions o = testing::TinyOptions();
+  o.optimizer.target_update_period = 4;  // A target refresh falls inside the compared steps.
+  std::vector<Batch> batches;
+  for (int i = 0; i < 8; ++i) batches.push_back(testing::MakeBatch(o, 2, 100 + i));
+  const std::string path = TempPath("ivg_resume");
+
+  auto uninterrupted = MakeCore(o);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(uninterrupted->Step(batches[i]).ok());
+  ASSERT_FALSE(uninterrupted->SaveCheckpoint(path, "config: test").has_value());
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+
+  o.seed = 999;  // The resumed learner starts from other parameters and noise.
+  auto resumed = MakeCore(o);
+  ASSERT_FALSE(AllParametersEqual(*uninterrupted, *resumed));
+  auto metadata = resumed->LoadCheckpoint(path);
+  ASSERT_TRUE(metadata.ok()) << metadata.error();
+  EXPECT_EQ(metadata.value(), "config: test");
+  EXPECT_EQ(resumed->step(), 3);
+  for (int i = 3; i < 8; ++i) {
+    auto a = uninterrupted->Step(batches[i]);
+    auto b = resumed->Step(batches[i]);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a.value().losses.policy, b.value().losses.policy) << "step " << i;
+    EXPECT_EQ(a.value().losses.model_total, b.value().losses.model_total) << "step " << i;
+    EXPECT_TRUE(AllParametersEqual(*uninterrupted, *resumed)) << "step " << i;
+  }
+  std::remove(path.c_str());
+}
+
+TEST(LearnerCore, RefusesCheckpointOfOtherNetworkSizes) {
+  CoreOptions o = testing::TinyOptions();
+  const std::string path = TempPath("ivg_sizes");
+  ASSERT_FALSE(MakeCore(o)->SaveCheckpoint(path, "").has_value());
+  o.model.latent_size = 12;
+  auto other = MakeCore(o);
+  auto loaded = other->LoadCheckpoint(path);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.error(), HasSubstr("latent=8"));
+  std::remove(path.c_str());
+}
+
+TEST(LearnerCore, TransferCopiesEncoderTransitionDecoderAndKeepsFreshHeads) {
+  CoreOptions o = testing::TinyOptions();
+  auto source = MakeCore(o);
+  ASSERT_TRUE(source->Step(testing::MakeBatch(o, 2, 7)).ok());
+  const std::string path = TempPath("ivg_transfer");
+  ASSERT_FALSE(source->SaveCheckpoint(path, "").has_value());
+
+  CoreOptions target_options = o;
+  target_options.seed = 42;
+  target_options.model.num_tasks = 3;  // Multi-task heads differ in size; the body does not.
+  auto target = MakeCore(target_options);
+  auto fresh_policy = target->model()->policy->parameters();
+  std::vector<at::Tensor> fresh;
+  for (auto& p : fresh_policy) fresh.push_back(p.clone());
+  ASSERT_FALSE(target->LoadTransfer(path).has_value());
+
+  auto expect_equal = [](torch::nn::Module& a, torch::nn::Module& b) {
+    auto pa = a.parameters(), pb = b.parameters();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(at::equal(pa[i], pb[i]));
+  };
+  expect_equal(*source->model()->encoder, *target->model()->encoder);
+  expect_equal(*source->model()->transition, *target->model()->transition);
+  expect_equal(*source->model()->decoder, *target->model()->decoder);
+  expect_equal(*target->model()->encoder, *target->model()->target_encoder);
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    EXPECT_TRUE(at::equal(fresh[i], target->model()->policy->parameters()[i]));
+  }
+  std::remove(path.c_str());
+}
+
+TEST(LearnerCore, RejectsIvgWithHorizonZeroInsteadOfSwitchingAlgorithm) {
+  CoreOptions o = testing::TinyOptions();
+  o.loss.imagination_horizon = 0;
+  o.loss.policy_algorithm = PolicyAlgorithm::kIvg;
+  auto core = LearnerCore::Create(o);
+  ASSERT_FALSE(core.ok());
+  EXPECT_THAT(core.error(), HasSubstr("imagination_horizon 0 needs policy_algorithm kSvg0"));
+}
+
+TEST(LearnerCore, Svg0TrainsTheQCriticWhenHorizonIsZero) {
+  CoreOptions o = testing::TinyOptions();
+  o.loss.imagination_horizon = 0;
+  o.loss.policy_algorithm = PolicyAlgorithm::kSvg0;
+  o.loss.kl_lambda = 1e-3;
+  auto core = MakeCore(o);
+  ASSERT_TRUE(core->model()->q);
+  auto stats = core->Step(testing::MakeBatch(o, 2, 9));
+  ASSERT_TRUE(stats.ok()) << stats.error();
+  EXPECT_TRUE(stats.value().applied);
+  EXPECT_GT(stats.value().losses.q, 0.0);
+  EXPECT_GT(stats.value().policy_grad_norm, 0.0);
+}
+
+TEST(Networks, DecoderProducesSixChannelImagesAndUpsamplingSumsChannelGroups) {
+  CoreOptions o = testing::TinyOptions();
+  auto core = MakeCore(o);
+  auto [logits, proprio] = core->model()->decoder->forward(at::randn({2, 3, 8}));
+  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2, 3, 6, 64, 64}));
+  EXPECT_EQ(proprio.sizes(), (std::vector<int64_t>{2, 3, 3}));
+  // Constant channels c -> bilinear keeps them -> groups of four sum to 0+1+2+3 and 4+..+7.
+  at::Tensor x = at::arange(8, at::kFloat).view({1, 8, 1, 1}).expand({1, 8, 4, 4}).contiguous();
+  at::Tensor up = BilinearAdditiveUpsample(x);
+  EXPECT_EQ(up.sizes(), (std::vector<int64_t>{1, 2, 8, 8}));
+  EXPECT_TRUE(at::allclose(up[0][0], at::full({8, 8}, 6.0)));
+  EXPECT_TRUE(at::allclose(up[0][1], at::full({8, 8}, 22.0)));
+}
+
+}  // namespace
+}  // namespace ivg::model

@@ -1,0 +1,238 @@
+// V-trace targets and the imagined-value policy objective against hand-computed values,
+// finite differences and the closed-form value gradient of a linear-quadratic model.
+#include "common/model/losses.h"
+
+#include <cmath>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/autograd.h>
+
+#include "common/model/learner_core.h"
+#include "tests/common/model/test_util.h"
+
+namespace ivg::model {
+namespace {
+
+TEST(VTraceTargets, MatchHandComputedExample) {
+  // gamma 0.9; ratios 0.5, 2, 1 -> rho = c = 0.5, 1, 1.
+  // delta0 = 0.5 (1 + 0.9*2 - 1) = 0.9; delta1 = 1 (0.5 + 0.9*3 - 2) = 1.2.
+  // v2 = 3; v1 = 2 + 1.2 = 3.2; v0 = 1 + 0.9 + 0.9 * 0.5 * 1.2 = 2.44.
+  at::Tensor values = at::tensor({1.0, 2.0, 3.0}, at::kDouble).view({1, 3});
+  at::Tensor rewards = at::tensor({1.0, 0.5, 7.0}, at::kDouble).view({1, 3});
+  at::Tensor log_ratios = at::log(at::tensor({0.5, 2.0, 1.0}, at::kDouble)).view({1, 3});
+  at::Tensor v = VTraceTargets(values, rewards, log_ratios, /*gamma=*/0.9, /*rho_clip=*/1.0,
+                               /*c_clip=*/1.0);
+  ASSERT_EQ(v.sizes(), values.sizes());
+  EXPECT_NEAR(v[0][0].item<double>(), 2.44, 1e-12);
+  EXPECT_NEAR(v[0][1].item<double>(), 3.2, 1e-12);
+  EXPECT_NEAR(v[0][2].item<double>(), 3.0, 1e-12);
+}
+
+TEST(VTraceTargets, OnPolicyReduceToNStepReturns) {
+  at::manual_seed(3);
+  const int64_t b = 4, t_len = 6;
+  const double gamma = 0.95;
+  at::Tensor values = at::randn({b, t_len}, at::kDouble);
+  at::Tensor rewards = at::randn({b, t_len}, at::kDouble);
+  at::Tensor v = VTraceTargets(values, rewards, at::zeros({b, t_len}, at::kDouble), gamma, 1.0,
+                               1.0);
+  for (int64_t row = 0; row < b; ++row) {
+    for (int64_t t = 0; t < t_len; ++t) {
+      double ret = 0, discount = 1;
+      for (int64_t i = t; i < t_len - 1; ++i) {
+        ret += discount * rewards[row][i].item<double>();
+        discount *= gamma;
+      }
+      ret += discount * values[row][t_len - 1].item<double>();
+      EXPECT_NEAR(v[row][t].item<double>(), ret, 1e-10) << "row " << row << " t " << t;
+    }
+  }
+}
+
+TEST(ImaginedValueObjective, WeighsPerStepTermsByRemainingHorizonOverN) {
+  // x' = x + 1 from x0 = 0, so the reward of step j is 10^j; V = 0, gamma = 1.
+  ImaginationModel m;
+  m.policy = [](const at::Tensor& x) {
+    return std::make_pair(at::zeros({x.size(0), 1}, x.options()),
+                          at::zeros({x.size(0), 1}, x.options()));
+  };
+  m.transition = [](const at::Tensor& x, const at::Tensor& a) { return x + 1.0 + 0.0 * a; };
+  m.reward = [](const at::Tensor& x) { return at::pow(10.0, x.squeeze(1) - 1.0); };
+  m.value = [](const at::Tensor& x) { return at::zeros({x.size(0)}, x.options()); };
+  ImaginationOptions o;
+  o.gamma = 1.0;
+  o.kl_lambda = 0.0;
+  o.horizon = 3;
+  at::Tensor x0 = at::zeros({1, 1}, at::kDouble);
+  at::Tensor noise = at::zeros({3, 1, 1}, at::kDouble);
+  // Weights 3/3, 2/3, 1/3 on the rewards 1, 10, 100.
+  EXPECT_NEAR(ImaginedValueObjective(m, x0, noise, o).item<double>(),
+              1.0 + 2.0 / 3.0 * 10.0 + 1.0 / 3.0 * 100.0, 1e-10);
+  o.single_horizon = true;
+  EXPECT_NEAR(ImaginedValueObjective(m, x0, noise, o).item<double>(), 111.0, 1e-10);
+
+  // Bootstrap values: V = 1 everywhere, no rewards, gamma 0.5, N = 2: (0.5 + 0.25) / 2.
+  m.reward = [](const at::Tensor& x) { return at::zeros({x.size(0)}, x.options()); };
+  m.value = [](const at::Tensor& x) { return at::ones({x.size(0)}, x.options()); };
+  o.single_horizon = false;
+  o.gamma = 0.5;
+  o.horizon = 2;
+  EXPECT_NEAR(ImaginedValueObjective(m, x0, noise.slice(0, 0, 2), o).item<double>(), 0.375,
+              1e-12);
+}
+
+TEST(ImaginedValueObjective, SubtractsLambdaTimesLogRatioToThePrior) {
+  // One step, zero model reward and value: the objective is -lambda (log pi(a) - log p(a)).
+  ImaginationModel m;
+  const double mean = 0.5, log_std = std::log(0.5), eps = 0.8;
+  m.policy = [&](const at::Tensor& x) {
+    return std::make_pair(at::full({x.size(0), 1}, mean, x.options()),
+                          at::full({x.size(0), 1}, log_std, x.options()));
+  };
+  m.transition = [](const at::Tensor& x, const at::Tensor& a) { return x + 0.0 * a; };
+  m.reward = [](const at::Tensor& x) { return at::zeros({x.size(0)}, x.options()); };
+  m.value = [](const at::Tensor& x) { return at::zeros({x.size(0)}, x.options()); };
+  ImaginationOptions o;
+  o.horizon = 1;
+  o.kl_lambda = 0.1;
+  const double a = mean + eps * 0.5;
+  const double log_pi = -0.5 * eps * eps - log_std - 0.5 * std::log(2 * M_PI);
+  const double log_p = -0.5 * a * a - 0.5 * std::log(2 * M_PI);
+  at::Tensor objective = ImaginedValueObjective(m, at::zeros({1, 1}, at::kDouble),
+                                                at::full({1, 1, 1}, eps, at::kDouble), o);
+  EXPECT_NEAR(objective.item<double>(), -0.1 * (log_pi - log_p), 1e-12);
+}
+
+// Linear transition x' = A x + B a, policy a = K x + sigma eps, reward r(x') = -x'^T Q x',
+// value V(x) = -x^T P x. The objective is sum_m -x_m^T M_m x_m with
+// M_m = w_{m-1} gamma^{m-1} Q + (1/N) gamma^m P (averaged) and the adjoint recursion
+// g_N = -2 M_N x_N, g_m = -2 M_m x_m + (A + B K)^T g_{m+1} gives dJ/dK = sum_m B^T g_m x_{m-1}^T.
+void CheckLinearQuadraticGradient(bool single_horizon) {
+  at::manual_seed(11);
+  const int64_t d = 3, a_dim = 2, s = 5;
+  const int n = 4;
+  const double gamma = 0.9, sigma = 0.3;
+  at::Tensor A = at::eye(d, at::kDouble) + 0.1 * at::randn({d, d}, at::kDouble);
+  at::Tensor B = at::randn({d, a_dim}, at::kDouble);
+  at::Tensor Lq = at::randn({d, d}, at::kDouble);
+  at::Tensor Q = Lq.matmul(Lq.t()) + at::eye(d, at::kDouble);
+  at::Tensor Lp = at::randn({d, d}, at::kDouble);
+  at::Tensor P = Lp.matmul(Lp.t());
+  at::Tensor K = (0.2 * at::randn({a_dim, d}, at::kDouble)).requires_grad_(true);
+  at::Tensor x0 = at::randn({s, d}, at::kDouble);
+  at::Tensor noise = at::randn({n, s, a_dim}, at::kDouble);
+
+  ImaginationModel m;
+  m.policy = [&](const at::Tensor& x) {
+    return std::make_pair(x.matmul(K.t()), at::full({x.size(0), a_dim}, std::log(sigma),
+                                                    x.options()));
+  };
+  m.transition = [&](const at::Tensor& x, const at::Tensor& a) {
+    return x.matmul(A.t()) + a.matmul(B.t());
+  };
+  m.reward = [&](const at::Tensor& x) { return -(x.matmul(Q) * x).sum(1); };
+  m.value = [&](const at::Tensor& x) { return -(x.matmul(P) * x).sum(1); };
+  ImaginationOptions o;
+  o.horizon = n;
+  o.gamma = gamma;
+  o.kl_lambda = 0.0;
+  o.single_horizon = single_horizon;
+  at::Tensor objective = ImaginedValueObjective(m, x0, noise, o).mean();
+  at::Tensor grad = torch::autograd::grad({objective}, {K})[0];
+
+  // Closed form.
+  at::NoGradGuard no_grad;
+  at::Tensor Kd = K.detach();
+  at::Tensor F = A + B.matmul(Kd);
+  std::vector<at::Tensor> M(n + 1);
+  for (int mm = 1; mm <= n; ++mm) {
+    const double w = single_horizon ? 1.0 : static_cast<double>(n - (mm - 1)) / n;
+    const double v_weight = single_horizon ? (mm == n ? 1.0 : 0.0) : 1.0 / n;
+    M[mm] = w * std::pow(gamma, mm - 1) * Q + v_weight * std::pow(gamma, mm) * P;
+  }
+  at::Tensor expected = at::zeros({a_dim, d}, at::kDouble);
+  for (int64_t row = 0; row < s; ++row) {
+    std::vector<at::Tensor> x(n + 1);
+    x[0] = x0[row];
+    for (int mm = 1; mm <= n; ++mm) {
+      x[mm] = F.matmul(x[mm - 1]) + B.matmul(sigma * noise[mm - 1][row]);
+    }
+    at::Tensor g = -2.0 * M[n].matmul(x[n]);
+    for (int mm = n; mm >= 1; --mm) {
+      if (mm < n) g = -2.0 * M[mm].matmul(x[mm]) + F.t().matmul(g);
+      expected += at::outer(B.t().matmul(g), x[mm - 1]);
+    }
+  }
+  expected /= static_cast<double>(s);
+  EXPECT_TRUE(at::allclose(grad, expected, 1e-9, 1e-9))
+      << "autograd\n" << grad << "\nclosed form\n" << expected;
+}
+
+TEST(ImaginedValueObjective, LinearQuadraticGradientMatchesClosedFormAveraged) {
+  CheckLinearQuadraticGradient(/*single_horizon=*/false);
+}
+
+TEST(ImaginedValueObjective, LinearQuadraticGradientMatchesClosedFormSingleHorizon) {
+  CheckLinearQuadraticGradient(/*single_horizon=*/true);
+}
+
+TEST(PolicyLoss, GradientMatchesFiniteDifferences) {
+  CoreOptions o = testing::TinyOptions();
+  o.double_precision = true;
+  o.loss.imagination_horizon = 3;
+  auto core = LearnerCore::Create(o);
+  ASSERT_TRUE(core.ok()) << core.error();
+  IvgModelImpl& model = *core.value()->model();
+  at::manual_seed(5);
+  const int64_t b = 2, l = o.loss.sequence_length();
+  at::Tensor latents = at::randn({b, l, o.model.latent_size}, at::kDouble);
+  at::Tensor task_ids = at::zeros({b}, at::kLong);
+  at::Tensor noise = at::randn({3, b * l, o.model.action_size}, at::kDouble);
+  auto params = model.PolicyParameters();
+  at::Tensor loss = ComputePolicyLoss(model, latents, task_ids, noise, o.loss);
+  auto grads = torch::autograd::grad({loss}, params);
+  const double h = 1e-6;
+  int checked = 0;
+  at::NoGradGuard no_grad;
+  for (size_t p = 0; p < params.size(); ++p) {
+    at::Tensor flat = params[p].view({-1});
+    for (int64_t i = 0; i < flat.numel(); i += std::max<int64_t>(1, flat.numel() / 4)) {
+      const double original = flat[i].item<double>();
+      flat[i].fill_(original + h);
+      const double plus = ComputePolicyLoss(model, latents, task_ids, noise, o.loss).item<double>();
+      flat[i].fill_(original - h);
+      const double minus = ComputePolicyLoss(model, latents, task_ids, noise, o.loss).item<double>();
+      flat[i].fill_(original);
+      const double numeric = (plus - minus) / (2 * h);
+      const double analytic = grads[p].view({-1})[i].item<double>();
+      EXPECT_NEAR(analytic, numeric, 1e-6 + 1e-5 * std::abs(numeric))
+          << "policy parameter " << p << " element " << i;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 20);
+}
+
+TEST(PolicyLoss, ImaginationHorizonChangesTheObjective) {
+  // Guards against a horizon that is silently ignored.
+  CoreOptions o = testing::TinyOptions();
+  o.double_precision = true;
+  auto core = LearnerCore::Create(o);
+  ASSERT_TRUE(core.ok()) << core.error();
+  IvgModelImpl& model = *core.value()->model();
+  at::manual_seed(8);
+  at::Tensor latents = at::randn({2, o.loss.sequence_length(), o.model.latent_size}, at::kDouble);
+  at::Tensor ids = at::zeros({2}, at::kLong);
+  at::Tensor noise = at::randn({3, 2 * o.loss.sequence_length(), 2}, at::kDouble);
+  LossOptions one = o.loss, three = o.loss;
+  one.imagination_horizon = 1;
+  three.imagination_horizon = 3;
+  const double l1 = ComputePolicyLoss(model, latents, ids, noise.slice(0, 0, 1), one).item<double>();
+  const double l3 = ComputePolicyLoss(model, latents, ids, noise, three).item<double>();
+  EXPECT_NE(l1, l3);
+}
+
+}  // namespace
+}  // namespace ivg::model

@@ -1,0 +1,75 @@
+#include "common/model_config/model_config.h"
+
+#include <string>
+
+#include "common/config/config_loader.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ivg::model {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+ExperimentConfig SmokeConfig() {
+  auto config =
+      LoadExperimentConfig(std::string(IVG_SOURCE_DIR) + "/configs/smoke.textproto", {});
+  EXPECT_TRUE(config.ok()) << config.status();
+  return *config;
+}
+
+TEST(CoreOptionsFromConfig, MapsFieldsIncludingTheTaskCount) {
+  ExperimentConfig c = SmokeConfig();
+  c.mutable_env()->add_multitask_tasks(REACH_RED);
+  c.mutable_env()->add_multitask_tasks(LIFT_BLUE);
+  c.mutable_learner()->set_imagination_horizon(7);
+  auto o = CoreOptionsFromConfig(c);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->model.num_tasks, 2);
+  EXPECT_EQ(o->model.latent_size, c.model().latent_size());
+  EXPECT_EQ(o->model.decoder_channels, c.model().decoder_channels());
+  EXPECT_EQ(o->loss.imagination_horizon, 7);
+  EXPECT_EQ(o->loss.sequence_length(), c.learner().burn_in() + c.learner().model_rollout());
+  EXPECT_DOUBLE_EQ(o->loss.gamma, c.learner().gamma());
+  EXPECT_DOUBLE_EQ(o->optimizer.model_learning_rate, c.learner().model_learning_rate());
+}
+
+TEST(CoreOptionsFromConfig, RejectsWhatTheLoaderRejectsNamingTheField) {
+  ExperimentConfig c = SmokeConfig();
+  c.mutable_model()->set_decoder_channels(6);
+  EXPECT_THAT(CoreOptionsFromConfig(c).status().message(), HasSubstr("model.decoder_channels"));
+  EXPECT_THAT(ValidateExperimentConfig(c, "x").message(), HasSubstr("model.decoder_channels"));
+  c = SmokeConfig();
+  c.mutable_model()->add_proprio_low(0);
+  EXPECT_THAT(CoreOptionsFromConfig(c).status().message(), HasSubstr("model.proprio_low"));
+  c = SmokeConfig();
+  c.mutable_model()->set_tanh_squashed_policy(true);
+  EXPECT_THAT(CoreOptionsFromConfig(c).status().message(),
+              HasSubstr("model.tanh_squashed_policy"));
+  c = SmokeConfig();
+  c.mutable_learner()->set_imagination_horizon(0);
+  c.mutable_learner()->set_policy_algorithm(POLICY_IVG);
+  EXPECT_THAT(CoreOptionsFromConfig(c).status().message(),
+              HasSubstr("learner.imagination_horizon"));
+}
+
+TEST(ProprioBoundsFromConfig, UsesTheEnvironmentBoundsUnlessTheConfigSetsItsOwn) {
+  ExperimentConfig c = SmokeConfig();
+  ProprioBounds fixed = ProprioBoundsFromConfig(c);
+  ASSERT_EQ(fixed.low.size(), kProprioDims);
+  EXPECT_DOUBLE_EQ(fixed.low[0], kProprioLow[0]);
+  EXPECT_DOUBLE_EQ(fixed.high[16], kProprioHigh[16]);
+
+  for (int i = 0; i < c.model().proprio_size(); ++i) {
+    c.mutable_model()->add_proprio_low(-i - 1.0);
+    c.mutable_model()->add_proprio_high(i + 1.0);
+  }
+  ProprioBounds own = ProprioBoundsFromConfig(c);
+  ASSERT_EQ(own.low.size(), static_cast<size_t>(c.model().proprio_size()));
+  EXPECT_DOUBLE_EQ(own.low[2], -3.0);
+  EXPECT_DOUBLE_EQ(own.high[2], 3.0);
+}
+
+}  // namespace
+}  // namespace ivg::model

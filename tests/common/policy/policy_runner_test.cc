@@ -1,0 +1,108 @@
+#include "common/policy/policy_runner.h"
+
+#include <vector>
+
+#include "common/config/config_loader.h"
+#include "common/model/learner_core.h"
+#include "common/model_config/model_config.h"
+#include "common/tensor/tensor_codec.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ivg::policy {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PolicyRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto config = LoadExperimentConfig(std::string(IVG_SOURCE_DIR) + "/configs/smoke.textproto", {});
+    ASSERT_TRUE(config.ok()) << config.status();
+    config_ = *config;
+    auto runner = PolicyRunner::Create(config_, /*threads=*/1);
+    ASSERT_TRUE(runner.ok()) << runner.status();
+    runner_ = std::move(*runner);
+    // Real parameters from a learner core, as the parameter server would send them.
+    auto options = model::CoreOptionsFromConfig(config_);
+    ASSERT_TRUE(options.ok());
+    auto core = model::LearnerCore::Create(*options);
+    ASSERT_TRUE(core.ok()) << core.error();
+    ASSERT_TRUE(NamedTensorsToProto(core.value()->ActorParameters(), &parameters_).ok());
+    ASSERT_TRUE(runner_->Load(parameters_, 3).ok());
+
+    const int size = config_.env().image_size();
+    for (int t = 0; t < 7; ++t) {
+      std::vector<uint8_t> image(6 * size * size);
+      for (size_t i = 0; i < image.size(); ++i) image[i] = static_cast<uint8_t>((i * 7 + t * 31) % 251);
+      std::vector<float> proprio(17);
+      for (int i = 0; i < 17; ++i) proprio[i] = 0.05f * (i - 8) + 0.01f * t;
+      images_.push_back(std::move(image));
+      proprio_.push_back(std::move(proprio));
+    }
+  }
+
+  FrameView Frame(int t) const { return {images_[t], proprio_[t]}; }
+
+  ExperimentConfig config_;
+  std::unique_ptr<PolicyRunner> runner_;
+  NamedTensors parameters_;
+  std::vector<std::vector<uint8_t>> images_;
+  std::vector<std::vector<float>> proprio_;
+};
+
+TEST_F(PolicyRunnerTest, IncrementalActingEqualsActingOnTheLastHFrames) {
+  const int history = runner_->history_length();
+  runner_->StartEpisode();
+  for (int t = 0; t < 7; ++t) {
+    auto incremental = runner_->ActOnNewestFrame(Frame(t), 0, /*deterministic=*/false, 100 + t);
+    ASSERT_TRUE(incremental.ok()) << incremental.status();
+    std::vector<FrameView> window;
+    for (int k = std::max(0, t - history + 1); k <= t; ++k) window.push_back(Frame(k));
+    auto full = runner_->Act(window, 0, /*deterministic=*/false, 100 + t);
+    ASSERT_TRUE(full.ok()) << full.status();
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_NEAR(incremental->mean[i], full->mean[i], 1e-5) << "step " << t;
+      EXPECT_NEAR(incremental->action[i], full->action[i], 1e-5) << "step " << t;
+    }
+    EXPECT_NEAR(incremental->log_prob, full->log_prob, 1e-4);
+  }
+}
+
+TEST_F(PolicyRunnerTest, StartEpisodeForgetsThePreviousEpisodesFrames) {
+  runner_->StartEpisode();
+  ASSERT_TRUE(runner_->ActOnNewestFrame(Frame(0), 0, true, 1).ok());
+  ASSERT_TRUE(runner_->ActOnNewestFrame(Frame(1), 0, true, 1).ok());
+  runner_->StartEpisode();
+  auto fresh = runner_->ActOnNewestFrame(Frame(2), 0, true, 1);
+  auto single = runner_->Act({Frame(2)}, 0, true, 1);
+  ASSERT_TRUE(fresh.ok() && single.ok());
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(fresh->mean[i], single->mean[i], 1e-6);
+}
+
+TEST_F(PolicyRunnerTest, LogProbIsTheGaussianDensityOfTheAction) {
+  auto output = runner_->Act({Frame(0)}, 0, /*deterministic=*/false, 9);
+  ASSERT_TRUE(output.ok());
+  double expected = 0;
+  for (int i = 0; i < 5; ++i) {
+    const double z = (output->action[i] - output->mean[i]) / std::exp(output->log_std[i]);
+    expected += -0.5 * z * z - output->log_std[i] - 0.5 * std::log(2 * M_PI);
+  }
+  EXPECT_NEAR(output->log_prob, expected, 1e-4);
+}
+
+TEST_F(PolicyRunnerTest, IncompleteParameterSetsAreRefusedAndChangeNothing) {
+  auto before = runner_->Act({Frame(0)}, 0, true, 1);
+  NamedTensors partial = parameters_;
+  const std::string dropped = partial.tensors(0).name();
+  partial.mutable_tensors()->DeleteSubrange(0, 1);
+  const absl::Status status = runner_->Load(partial, 4);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr(dropped));
+  EXPECT_EQ(runner_->version(), 3);
+  auto after = runner_->Act({Frame(0)}, 0, true, 1);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(before->mean[i], after->mean[i]);
+}
+
+}  // namespace
+}  // namespace ivg::policy
