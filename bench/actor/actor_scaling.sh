@@ -77,7 +77,7 @@ overrides=(--set "replay.shard_addresses=[\"127.0.0.1:$replay_port\"]"
            --set "cluster.param_server_address=127.0.0.1:$param_port")
 
 pin "$BUILD/services/replay/ivg_replay_server" "${config_flag[@]}" --shard=0 \
-  --port="$replay_port" --metrics_port=-1 --start_redis=true --redis_port="$redis_port" \
+  --address="127.0.0.1:$replay_port" --metrics_address=127.0.0.1:0 --start_redis=true --redis_port="$redis_port" \
   --redis_data_dir="$run_dir/redis" --logdir="$run_dir" "${overrides[@]}" \
   >"$run_dir/replay.out" 2>&1 &
 replay_pid=$!

@@ -140,8 +140,9 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
   for (int shard = 0; shard < num_shards; ++shard) {
     IVG_ASSIGN_OR_RETURN(int metrics, metrics_port());
     add(absl::StrCat("replay-", shard), "replay", kStageReplay, metrics,
-        {replay_binary, absl::StrCat("--shard=", shard), absl::StrCat("--port=", replay_ports[shard]),
-         absl::StrCat("--metrics_port=", metrics), "--start_redis=true",
+        {replay_binary, absl::StrCat("--shard=", shard),
+         absl::StrCat("--address=", cluster.host(), ":", replay_ports[shard]),
+         absl::StrCat("--metrics_address=", cluster.host(), ":", metrics), "--start_redis=true",
          absl::StrCat("--redis_port=", redis_ports[shard]),
          absl::StrCat("--redis_data_dir=", options.run_dir, "/redis/shard-", shard)});
   }
@@ -156,7 +157,8 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
     IVG_ASSIGN_OR_RETURN(int metrics, metrics_port());
     std::vector<std::string> argv = {
         learner_binary, absl::StrCat("--rank=", rank), absl::StrCat("--world_size=", num_learners),
-        absl::StrCat("--metrics_port=", metrics), absl::StrCat("--run_dir=", options.run_dir),
+        absl::StrCat("--metrics_address=", cluster.host(), ":", metrics),
+        absl::StrCat("--run_dir=", options.run_dir),
         "--data=replay"};
     // Learners always resume from the run's checkpoint when there is one: a restarted
     // learner continues where it stopped, and so does a second launch on the same run dir.

@@ -1,59 +1,54 @@
 // ivg_learner: one IVG learner process (rank r of world_size), see README.md.
 //
 //   ivg_learner --config=configs/lift.textproto --rank=0 --world_size=2 --run_dir=runs/lift \
-//     [--resume] [--metrics_port=9401] [--data=replay|synthetic] [--set learner.max_steps=100]
-#include <cstdlib>
-#include <iostream>
+//     [--resume] [--metrics_address=HOST:PORT] [--data=replay|synthetic] \
+//     [--set learner.max_steps=100]
+//
+// Start-up, the shared flags, the ready line and the exit codes are
+// common/process/service_main.h's (0 also when learner.max_steps is reached). Ready line, once
+// the learner is built and about to train:
+//   ivg_learner ready: metrics=HOST:PORT rank=R world_size=W step=S
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/config/config_loader.h"
 #include "common/config/derived_values.h"
-#include "common/logging/logging.h"
 #include "common/metrics/metrics.h"
-#include "common/metrics/metrics_server.h"
+#include "common/process/service_main.h"
 #include "common/shutdown/shutdown_signal.h"
 #include "glog/logging.h"
 #include "services/learner/grpc_parameter_publisher.h"
 #include "services/learner/learner.h"
 #include "services/learner/replay_sequence_source.h"
 
-ABSL_FLAG(std::string, config, "", "Experiment config (textproto or JSON); empty = defaults.");
 ABSL_FLAG(int, rank, 0, "This learner's rank.");
 ABSL_FLAG(int, world_size, 0, "Number of learners; 0 = learner.num_learners.");
 ABSL_FLAG(std::string, run_dir, "", "Run directory; empty = cluster.run_dir.");
 ABSL_FLAG(bool, resume, false, "Continue from this rank's checkpoint in the run directory.");
 ABSL_FLAG(bool, resume_if_present, false,
           "Continue from this rank's checkpoint when it exists, else start fresh.");
-ABSL_FLAG(int, metrics_port, -1,
-          "Port of /metrics; -1 = cluster.metrics_base_port + 10 + rank; 0 = any free port.");
 ABSL_FLAG(std::string, data, "replay",
           "replay: sample the replay shards; synthetic: an in-process buffer of generated "
           "episodes (smoke runs, benchmarks).");
 ABSL_FLAG(int, synthetic_episodes, 16, "Episodes in the synthetic buffer.");
 ABSL_FLAG(bool, publish, true, "Rank 0 publishes parameters to cluster.param_server_address.");
-ABSL_FLAG(std::string, logdir, "", "Also write logs here (glog files).");
 
 namespace ivg::learner {
 namespace {
 
 int Main(int argc, char** argv) {
-  std::vector<std::string> overrides = ExtractConfigOverrides(&argc, argv);
-  absl::ParseCommandLine(argc, argv);
-  InitLogging(argv[0], absl::GetFlag(FLAGS_logdir));
-  // Before anything slow: a SIGTERM during start-up must not kill the process unsaved.
-  InstallShutdownSignalHandlers();
-  auto config = LoadExperimentConfig(absl::GetFlag(FLAGS_config), overrides);
-  if (!config.ok()) {
-    LOG(ERROR) << config.status();
-    return 2;
-  }
+  // Installs the signal handlers before anything slow: a SIGTERM during start-up must not
+  // kill the process unsaved.
+  ServiceMain process = ServiceMain::Init(
+      {/*name=*/"ivg_learner", /*usage=*/"Runs one IVG learner (rank r of world_size).",
+       /*serves_grpc=*/false},
+      argc, argv);
+  const ExperimentConfig* config = &process.config();
   const ClusterConfig& cluster = config->cluster();
   const LearnerConfig& lc = config->learner();
   const int rank = absl::GetFlag(FLAGS_rank);
@@ -61,20 +56,18 @@ int Main(int argc, char** argv) {
       absl::GetFlag(FLAGS_world_size) > 0 ? absl::GetFlag(FLAGS_world_size) : lc.num_learners();
   std::string run_dir = absl::GetFlag(FLAGS_run_dir);
   if (run_dir.empty()) run_dir = cluster.run_dir();
-  LOG(INFO) << "ivg_learner rank " << rank << " of " << world << ", profile '"
-            << config->profile() << "', run_dir " << run_dir;
+  LOG(INFO) << "ivg_learner rank " << rank << " of " << world << ", profile '" << config->profile()
+            << "', run_dir " << run_dir;
 
   metrics::MetricRegistry& registry = metrics::DefaultRegistry();
-  int metrics_port = absl::GetFlag(FLAGS_metrics_port);
-  if (metrics_port < 0) metrics_port = cluster.metrics_base_port() + 10 + rank;
-  auto metrics_server = metrics::MetricsServer::Create(
-      cluster.host() + ":" + std::to_string(metrics_port), &registry);
-  if (!metrics_server.ok()) {
-    LOG(ERROR) << metrics_server.status();
-    return 1;
+  // metrics_base_port 0 keeps 0: a free port.
+  const int default_metrics_port =
+      cluster.metrics_base_port() == 0 ? 0 : cluster.metrics_base_port() + 10 + rank;
+  if (absl::Status s =
+          process.StartMetrics(absl::StrCat(cluster.host(), ":", default_metrics_port), &registry);
+      !s.ok()) {
+    return process.Fail(s, "cannot start the metrics server");
   }
-  LOG(INFO) << "Metrics on http://" << cluster.host() << ":" << (*metrics_server)->port()
-            << "/metrics";
 
   const int sequence_length = SequenceLength(*config);
   std::unique_ptr<SequenceSource> source;
@@ -86,8 +79,7 @@ int Main(int argc, char** argv) {
              config->env().image_size(), config->model().proprio_size(),
              config->model().action_size(), NumTasks(*config), lc.seed() + rank)) {
       if (absl::Status s = buffer->AddEpisode(e); !s.ok()) {
-        LOG(ERROR) << s;
-        return 2;
+        return process.BadConfig(s, "synthetic episodes do not fit the config");
       }
     }
     source = std::move(buffer);
@@ -100,16 +92,14 @@ int Main(int argc, char** argv) {
     client_options.sample_deadline = absl::Milliseconds(cluster.sample_deadline_ms());
     client_options.registry = &registry;
     auto client = replay::ShardedReplayClient::Create(client_options);
-    if (!client.ok()) {
-      LOG(ERROR) << "replay client: " << client.status();
-      return 2;
-    }
+    if (!client.ok()) return process.BadConfig(client.status(), "invalid replay client config");
     source = std::make_unique<ReplaySequenceSource>(std::move(*client), config->replay().table(),
                                                     sequence_length);
   } else {
-    LOG(ERROR) << "--data must be 'replay' or 'synthetic', got '" << absl::GetFlag(FLAGS_data)
-               << "'";
-    return 2;
+    return process.BadConfig(
+        absl::InvalidArgumentError(absl::StrCat("--data must be 'replay' or 'synthetic', got '",
+                                                absl::GetFlag(FLAGS_data), "'")),
+        "invalid flag --data");
   }
 
   std::optional<C10dCollectiveOptions> rendezvous;
@@ -117,9 +107,10 @@ int Main(int argc, char** argv) {
     std::vector<std::string> host_port = absl::StrSplit(cluster.learner_rendezvous_address(), ':');
     int port = 0;
     if (host_port.size() != 2 || !absl::SimpleAtoi(host_port[1], &port)) {
-      LOG(ERROR) << "cluster.learner_rendezvous_address must be host:port, got '"
-                 << cluster.learner_rendezvous_address() << "'";
-      return 2;
+      return process.BadConfig(absl::InvalidArgumentError(absl::StrCat(
+                                   "cluster.learner_rendezvous_address must be host:port, got '",
+                                   cluster.learner_rendezvous_address(), "'")),
+                               "invalid config");
     }
     rendezvous.emplace();
     rendezvous->host = host_port[0];
@@ -143,18 +134,15 @@ int Main(int argc, char** argv) {
   options.registry = &registry;
   options.rendezvous = std::move(rendezvous);
   auto learner = Learner::Create(std::move(options), std::move(source), publisher.get());
-  if (!learner.ok()) {
-    LOG(ERROR) << learner.status();
-    return 1;
-  }
+  if (!learner.ok()) return process.Fail(learner.status(), "cannot create the learner");
+  process.Ready({{"rank", absl::StrCat(rank)},
+                 {"world_size", absl::StrCat(world)},
+                 {"step", absl::StrCat((*learner)->step())}});
   absl::Status status = (*learner)->Run([] { return ShutdownRequested(); });
   LOG(INFO) << "Learner stopped at step " << (*learner)->step() << "; checkpoint "
             << (*learner)->checkpoint_path();
-  if (!status.ok()) {
-    LOG(ERROR) << status;
-    return 1;
-  }
-  return 0;
+  if (!status.ok()) return process.Fail(status, "learner stopped");
+  return kExitClean;
 }
 
 }  // namespace

@@ -1,64 +1,43 @@
 // ivg_replay_server: one replay shard (gRPC front + its own redis-server).
 //
-//   ivg_replay_server --config=configs/x.textproto --shard=0 [--port=50110] [--metrics_port=0]
-//                     [--start_redis=true|false] [--redis_port=0] [--redis_data_dir=DIR]
-//                     [--set replay.max_size=1000 ...]
+//   ivg_replay_server --config=configs/x.textproto --shard=0 [--address=HOST:PORT]
+//                     [--metrics_address=HOST:PORT] [--start_redis=true|false] [--redis_port=0]
+//                     [--redis_data_dir=DIR] [--set replay.max_size=1000 ...]
 //
-// Prints one line "ivg_replay_server ready: shard=S grpc=HOST:PORT metrics=PORT redis=PORT
-// items=N" on stdout once it serves (the launcher and tests read the ports from it), and
-// stops gracefully on SIGINT/SIGTERM: samplers blocked in the rate limiter get CANCELLED,
+// Start-up, flags shared by every service, the ready line and the exit codes are
+// common/process/service_main.h's. Ready line:
+//   ivg_replay_server ready: grpc=HOST:PORT metrics=HOST:PORT shard=S redis=PORT table=T items=N
+// It stops gracefully on SIGINT/SIGTERM: samplers blocked in the rate limiter get CANCELLED,
 // the gRPC server drains, then its redis-server is stopped (SIGTERM: the AOF is flushed).
-#include <cstdio>
-#include <iostream>
 #include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/config_loader.h"
 #include "common/grpc/server_host.h"
-#include "common/logging/logging.h"
-#include "common/metrics/metrics_server.h"
+#include "common/process/service_main.h"
 #include "common/shutdown/shutdown_signal.h"
 #include "glog/logging.h"
 #include "services/replay/redis/redis_process.h"
 #include "services/replay/replay_service.h"
 
-ABSL_FLAG(std::string, config, "", "Experiment config (textproto or JSON); empty = defaults.");
 ABSL_FLAG(int, shard, 0, "Shard index of this server.");
-ABSL_FLAG(int, port, -1, "gRPC port; -1 = cluster.replay_base_port + shard, 0 = a free port.");
-ABSL_FLAG(int, metrics_port, 0, "Prometheus /metrics port; 0 = a free port, -1 = none.");
 ABSL_FLAG(std::string, start_redis, "",
           "true: start our own redis-server; false: use replay.redis_host/port; empty = config.");
 ABSL_FLAG(int, redis_port, -1, "Redis port; -1 = replay.redis_port (0 = free, started Redis).");
 ABSL_FLAG(std::string, redis_data_dir, "",
           "Data dir of the started redis-server; empty = replay.redis_data_dir/shard-<k>.");
-ABSL_FLAG(std::string, logdir, "", "Also write logs to files in this directory.");
-
-namespace {
-
-int Fail(const absl::Status& status, const char* what) {
-  LOG(ERROR) << what << ": " << status;
-  std::cerr << "ivg_replay_server: " << what << ": " << status << std::endl;
-  return 1;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> overrides = ivg::ExtractConfigOverrides(&argc, argv);
-  absl::ParseCommandLine(argc, argv);
-  ivg::InitLogging(argv[0], absl::GetFlag(FLAGS_logdir));
-  ivg::InstallShutdownSignalHandlers();
-
-  absl::StatusOr<ivg::ExperimentConfig> config =
-      ivg::LoadExperimentConfig(absl::GetFlag(FLAGS_config), overrides);
-  if (!config.ok()) return Fail(config.status(), "invalid config");
+  ivg::ServiceMain process = ivg::ServiceMain::Init(
+      {/*name=*/"ivg_replay_server", /*usage=*/"Serves one replay shard backed by its Redis.",
+       /*serves_grpc=*/true},
+      argc, argv);
+  const ivg::ExperimentConfig* config = &process.config();
   const ivg::ReplayConfig& rc = config->replay();
   const int shard = absl::GetFlag(FLAGS_shard);
-  LOG(INFO) << "profile '" << config->profile() << "', replay config:\n"
-            << ivg::ConfigToText(rc);
+  LOG(INFO) << "profile '" << config->profile() << "', replay config:\n" << ivg::ConfigToText(rc);
 
   bool start_redis = rc.start_redis();
   const std::string start_flag = absl::GetFlag(FLAGS_start_redis);
@@ -79,14 +58,14 @@ int main(int argc, char** argv) {
                      : absl::GetFlag(FLAGS_redis_data_dir);
     p.appendfsync = rc.appendfsync();
     auto started = ivg::replay::RedisProcess::Start(p);
-    if (!started.ok()) return Fail(started.status(), "cannot start redis-server");
+    if (!started.ok()) return process.Fail(started.status(), "cannot start redis-server");
     redis_process = *std::move(started);
     redis_options = redis_process->connection_options();
   } else {
     if (redis_port == 0) {
-      return Fail(absl::InvalidArgumentError("an existing Redis needs --redis_port or "
-                                             "replay.redis_port"),
-                  "invalid flags");
+      return process.BadConfig(absl::InvalidArgumentError("an existing Redis needs --redis_port "
+                                                          "or replay.redis_port"),
+                               "invalid flags");
     }
     redis_options.host = rc.redis_host();
     redis_options.port = redis_port;
@@ -104,44 +83,41 @@ int main(int argc, char** argv) {
   auto pool = ivg::replay::RedisConnectionPool::Create(
       redis_options, rc.redis_connections(),
       [histogram = metrics.redis_latency](double s) { histogram->Observe(s); });
-  if (!pool.ok()) return Fail(pool.status(), "cannot connect to Redis");
+  if (!pool.ok()) return process.Fail(pool.status(), "cannot connect to Redis");
 
   auto service = ivg::replay::ReplayServiceImpl::Create(options, pool->get(), &registry);
-  if (!service.ok()) return Fail(service.status(), "cannot open the replay table");
+  if (!service.ok()) return process.Fail(service.status(), "cannot open the replay table");
 
-  int port = absl::GetFlag(FLAGS_port);
-  if (port < 0) port = config->cluster().replay_base_port() + shard;
+  absl::StatusOr<std::string> address = process.GrpcAddress(
+      absl::StrCat(config->cluster().host(), ":", config->cluster().replay_base_port() + shard));
+  if (!address.ok()) return process.BadConfig(address.status(), "invalid gRPC address");
   ivg::GrpcServerOptions server_options;
-  server_options.address = absl::StrCat(config->cluster().host(), ":", port);
+  server_options.address = *address;
   server_options.max_message_bytes = config->cluster().max_message_bytes();
   ivg::replay::ReplayServiceImpl* service_ptr = service->get();
   server_options.on_stop.push_back([service_ptr] { service_ptr->Close(); });
   auto host = ivg::GrpcServerHost::Create(server_options, {service->get()});
-  if (!host.ok()) return Fail(host.status(), "cannot start the gRPC server");
+  if (!host.ok()) return process.Fail(host.status(), "cannot start the gRPC server");
 
-  std::unique_ptr<ivg::metrics::MetricsServer> metrics_server;
-  if (absl::GetFlag(FLAGS_metrics_port) >= 0) {
-    auto m = ivg::metrics::MetricsServer::Create(
-        absl::StrCat(config->cluster().host(), ":", absl::GetFlag(FLAGS_metrics_port)),
-        &registry);
-    if (!m.ok()) return Fail(m.status(), "cannot start the metrics server");
-    metrics_server = *std::move(m);
+  if (absl::Status s =
+          process.StartMetrics(absl::StrCat(config->cluster().host(), ":0"), &registry);
+      !s.ok()) {
+    return process.Fail(s, "cannot start the metrics server");
   }
 
-  const std::string ready = absl::StrCat(
-      "ivg_replay_server ready: shard=", shard, " grpc=", (*host)->address(),
-      " metrics=", metrics_server ? metrics_server->port() : -1, " redis=", redis_options.port,
-      " table=", options.table.name, " items=", (*service)->table()->size());
-  LOG(INFO) << ready;
-  std::cout << ready << std::endl;
+  process.SetGrpcAddress((*host)->address());
+  process.Ready({{"shard", absl::StrCat(shard)},
+                 {"redis", absl::StrCat(redis_options.port)},
+                 {"table", options.table.name},
+                 {"items", absl::StrCat((*service)->table()->size())}});
 
   ivg::WaitForShutdown();
   LOG(INFO) << "shutting down replay shard " << shard;
   (*host)->Stop(absl::Seconds(5));
-  metrics_server.reset();
+  process.StopMetrics();  // Its gauges read the table: stop scraping before it goes.
   service->reset();
   pool->reset();
   redis_process.reset();  // SIGTERM: Redis flushes the AOF and exits.
   LOG(INFO) << "replay shard " << shard << " stopped";
-  return 0;
+  return ivg::kExitClean;
 }

@@ -99,7 +99,7 @@ class ComposeFile(unittest.TestCase):
             self.assertIn(host, replay, "shard %d address %s" % (k, address))
             command = lib.flags(replay[host]["command"])
             self.assertEqual(command["--shard"], str(k), address)
-            self.assertEqual(command["--port"], port, address)
+            self.assertEqual(lib.port_of(command["--address"]), port, address)
         host, port = fields["param_server_address"][0].split(":")
         self.assertEqual(list(self.by_binary("ivg_param_server")), [host])
         host, _ = fields["learner_rendezvous_address"][0].split(":")
@@ -121,7 +121,7 @@ class ComposeFile(unittest.TestCase):
             test = " ".join(service["healthcheck"]["test"])
             command = service["command"]
             if lib.binary(command) == "ivg_replay_server":
-                port = lib.flags(command)["--port"]
+                port = lib.port_of(lib.flags(command)["--address"])
                 self.assertRegex(test, r"ivg_health_check --address=[\w.-]+:%s\b" % port, name)
             elif lib.binary(command) == "ivg_param_server":
                 self.assertRegex(test, r"ivg_health_check --address=[\w.-]+:%s\b" % param_port)
@@ -169,7 +169,7 @@ class ComposeFile(unittest.TestCase):
             command = service["command"]
             role = roles[lib.binary(command)]
             f = lib.flags(command)
-            port = (f.get("--metrics_port") or f.get("--metrics_address").split(":")[1])
+            port = lib.port_of(f["--metrics_address"])
             if "scale" in service:
                 self.assertEqual(dns.get(name), (role, int(port)), name)
             else:

@@ -110,6 +110,14 @@ def flags(argv):
     return result
 
 
+def port_of(address):
+    """'8080' of 'host:8080' (the services' --address / --metrics_address values)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host:
+        raise AssertionError("%r is not host:port" % address)
+    return port
+
+
 def binary(argv):
     return os.path.basename(argv[0])
 

@@ -213,7 +213,8 @@ class KustomizeBase(unittest.TestCase):
             host, port = address.split(":")
             self.assertEqual(host, "%s-%d.%s" % (replay["metadata"]["name"], k,
                                                  replay["spec"]["serviceName"]))
-            self.assertEqual(lib.flags(containers(replay)[0]["args"])["--port"], port)
+            self.assertEqual(lib.port_of(lib.flags(containers(replay)[0]["args"])["--address"]),
+                             port)
         host, port = self.fields["param_server_address"][0].split(":")
         service = self.services[host]
         self.assertIn(int(port), [p["port"] for p in service["spec"]["ports"]])

@@ -44,7 +44,7 @@ std::string ReadFile(const std::string& path) {
 pid_t StartLearner(const std::string& run_dir, const std::string& log, bool resume,
                    std::vector<std::string> extra = {"--world_size=1"}) {
   std::vector<std::string> args = {IVG_BINARY_DIR "/services/learner/ivg_learner",
-                                   "--data=synthetic", "--metrics_port=0",
+                                   "--data=synthetic", "--metrics_address=127.0.0.1:0",
                                    "--publish=false", "--synthetic_episodes=2",
                                    "--run_dir=" + run_dir};
   if (resume) args.push_back("--resume");

@@ -73,6 +73,14 @@ class ServerProcess {
     return "";
   }
 
+  // The exit code once the process ends by itself.
+  int Wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
   void Kill9() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
@@ -106,7 +114,7 @@ std::string ScrapeMetrics(int port) {
   return response;
 }
 
-// The value after `key=` in the ready line ("... grpc=127.0.0.1:5 metrics=7 ...").
+// The value after `key=` in the ready line ("... grpc=127.0.0.1:5 metrics=127.0.0.1:7 ...").
 std::string ReadyField(const std::string& ready, const std::string& key) {
   const size_t pos = ready.find(" " + key + "=");
   if (pos == std::string::npos) return "";
@@ -121,8 +129,8 @@ TEST(ReplayServerProcess, KillNineThenRestartLosesNoAcknowledgedItem) {
   const std::vector<std::string> args = {
       std::string(IVG_BINARY_DIR) + "/services/replay/ivg_replay_server",
       "--shard=0",
-      absl::StrCat("--port=", grpc_port),
-      "--metrics_port=0",
+      absl::StrCat("--address=127.0.0.1:", grpc_port),
+      "--metrics_address=127.0.0.1:0",
       "--start_redis=true",
       absl::StrCat("--redis_port=", redis_port),
       "--redis_data_dir=" + dir.path() + "/redis",
@@ -175,8 +183,11 @@ TEST(ReplayServerProcess, KillNineThenRestartLosesNoAcknowledgedItem) {
   EXPECT_TRUE(batch.ok()) << batch.status();
 
   // The restarted server serves its metrics, with the rebuilt table's size.
+  const std::string metrics_address = ReadyField(restarted, "metrics");
   int metrics_port = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(ReadyField(restarted, "metrics"), &metrics_port)) << restarted;
+  ASSERT_TRUE(absl::SimpleAtoi(metrics_address.substr(metrics_address.rfind(':') + 1),
+                               &metrics_port))
+      << restarted;
   const std::string metrics = ScrapeMetrics(metrics_port);
   EXPECT_NE(metrics.find(absl::StrCat("ivg_replay_items{shard=\"0\",table=\"sequences\"} ",
                                       items)),
@@ -189,9 +200,10 @@ TEST(ReplayServerProcess, InvalidConfigExitsWithAClearError) {
   testing::TempDir dir;
   const std::string log = dir.path() + "/server.log";
   ServerProcess server({std::string(IVG_BINARY_DIR) + "/services/replay/ivg_replay_server",
-                        "--metrics_port=-1", "--set", "replay.max_size=0"},
+                        "--set", "replay.max_size=0"},
                        log);
   EXPECT_EQ(server.WaitReady(absl::Seconds(10)), "");
+  EXPECT_EQ(server.Wait(), 2);
 }
 
 }  // namespace
