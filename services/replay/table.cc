@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/config/derived_values.h"
 #include "common/status/status_macros.h"
 #include "glog/logging.h"
 #include "services/replay/chunk_codec.h"
@@ -36,7 +37,7 @@ TableOptions TableOptions::FromConfig(const ExperimentConfig& config) {
   o.remover = r.remover();
   o.max_size = r.max_size();
   o.max_times_sampled = r.max_times_sampled();
-  o.sequence_length = config.learner().burn_in() + config.learner().model_rollout();
+  o.sequence_length = SequenceLength(config);
   o.item_stride = r.item_stride();
   o.chunk_length = r.chunk_length();
   o.compression_level = r.compression_level();
@@ -44,8 +45,7 @@ TableOptions TableOptions::FromConfig(const ExperimentConfig& config) {
   o.rate_limiter.samples_per_insert = r.samples_per_insert();
   o.rate_limiter.error_buffer = r.samples_per_insert_error_buffer();
   o.episode_spec.image_size = config.env().image_size();
-  o.episode_spec.num_rewards =
-      config.env().multitask_tasks_size() > 0 ? config.env().multitask_tasks_size() : 1;
+  o.episode_spec.num_rewards = NumTasks(config);
   return o;
 }
 

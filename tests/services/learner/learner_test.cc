@@ -47,23 +47,6 @@ std::string TempRunDir(const std::string& name) {
   return dir.string();
 }
 
-TEST(BatchFromProto, AssemblesWindowsAndScalesProprioToUnitRange) {
-  ExperimentConfig c = testing::TinyExperimentConfig();
-  auto episodes = MakeSyntheticEpisodes(2, 10, 64, 3, 2, 1, /*seed=*/5);
-  auto proto = AssembleBatch({{&episodes[0], 0}, {&episodes[1], 5}}, /*sequence_length=*/5);
-  ASSERT_TRUE(proto.ok()) << proto.status();
-  auto batch = BatchFromProto(*proto, model::ProprioBounds{{-2.0, -2.0, -2.0}, {2.0, 2.0, 2.0}});
-  ASSERT_TRUE(batch.ok()) << batch.status();
-  EXPECT_EQ(batch->images.sizes(), (std::vector<int64_t>{2, 5, 6, 64, 64}));
-  EXPECT_EQ(batch->task_ids.scalar_type(), at::kLong);
-  // Raw value x maps to x / 2 with bounds [-2, 2].
-  EXPECT_FLOAT_EQ(batch->proprio[1][0][2].item<float>(), episodes[1].steps(5).proprio(2) / 2.0f);
-  EXPECT_FLOAT_EQ(batch->actions[1][4][1].item<float>(), episodes[1].steps(9).action(1));
-
-  auto outside = AssembleBatch({{&episodes[0], 7}}, 5);
-  EXPECT_FALSE(outside.ok());
-}
-
 TEST(MakePublishRequest, ActorParametersRoundTripThroughTheTensorCodec) {
   auto options = CoreOptionsFromConfig(testing::TinyExperimentConfig());
   ASSERT_TRUE(options.ok());
