@@ -133,7 +133,8 @@ std::string ModelOptionsFingerprint(const ModelOptions& o) {
 LearnerCore::LearnerCore(const CoreOptions& options, at::Device device)
     : options_(options),
       device_(device),
-      noise_generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed * 7919 + 17)) {
+      noise_generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed * 7919 + 17 +
+                                                                options.noise_stream * 104729)) {
   model_ = IvgModel(options_.model);
   model_->to(device_, options_.double_precision ? at::kDouble : at::kFloat);
   const OptimizerOptions& o = options_.optimizer;

@@ -71,6 +71,10 @@ struct CoreOptions {
   LossOptions loss;
   OptimizerOptions optimizer;
   int64_t seed = 1;
+  // Which synchronous learner this core is (its rank). Every rank builds the same networks
+  // from `seed`, but each draws its own policy noise: ranks that drew the same epsilon would
+  // average two copies of one value-gradient sample instead of two samples.
+  int64_t noise_stream = 0;
   // Use CUDA when LibTorch has it and a device is present.
   bool use_cuda_if_available = true;
   // Parameters and arithmetic in float64 (finite-difference tests); float32 otherwise.

@@ -134,6 +134,7 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(LearnerOptions options,
   IVG_ASSIGN_OR_RETURN(CoreOptions core_options, CoreOptionsFromConfig(options.config));
   const LearnerConfig& lc = options.config.learner();
   if (lc.torch_threads() > 0) at::set_num_threads(lc.torch_threads());
+  core_options.noise_stream = collective ? collective->rank() : 0;
   auto core = LearnerCore::Create(core_options);
   if (!core.ok()) return absl::InvalidArgumentError(core.error());
   if (!options.run_dir.empty()) {

@@ -288,6 +288,23 @@ TEST(LearnerCore, TransferCopiesEncoderTransitionDecoderAndKeepsFreshHeads) {
   std::remove(path.c_str());
 }
 
+TEST(LearnerCore, RanksShareTheirNetworksButDrawDifferentPolicyNoise) {
+  CoreOptions o = testing::TinyOptions();
+  o.noise_stream = 0;
+  auto rank0 = MakeCore(o);
+  o.noise_stream = 1;
+  auto rank1 = MakeCore(o);
+  auto p0 = rank0->AllParameters(), p1 = rank1->AllParameters();
+  ASSERT_EQ(p0.size(), p1.size());
+  for (size_t i = 0; i < p0.size(); ++i) EXPECT_TRUE(at::equal(p0[i].second, p1[i].second));
+  const at::Tensor noise0 = rank0->DrawPolicyNoise(/*batch_size=*/2);
+  const at::Tensor noise1 = rank1->DrawPolicyNoise(/*batch_size=*/2);
+  EXPECT_FALSE(at::allclose(noise0, noise1));
+  // The same rank draws the same stream again (reproducible runs).
+  o.noise_stream = 0;
+  EXPECT_TRUE(at::equal(MakeCore(o)->DrawPolicyNoise(2), noise0));
+}
+
 TEST(LearnerCore, RejectsIvgWithHorizonZeroInsteadOfSwitchingAlgorithm) {
   CoreOptions o = testing::TinyOptions();
   o.loss.imagination_horizon = 0;

@@ -2,8 +2,12 @@
 
 #include <vector>
 
+#include <ATen/ATen.h>
+
 #include "common/config/config_loader.h"
 #include "common/model/learner_core.h"
+#include "common/model/losses.h"
+#include "common/model/proprio_scaling.h"
 #include "common/model_config/model_config.h"
 #include "common/tensor/tensor_codec.h"
 #include "gmock/gmock.h"
@@ -28,7 +32,8 @@ class PolicyRunnerTest : public ::testing::Test {
     ASSERT_TRUE(options.ok());
     auto core = model::LearnerCore::Create(*options);
     ASSERT_TRUE(core.ok()) << core.error();
-    ASSERT_TRUE(NamedTensorsToProto(core.value()->ActorParameters(), &parameters_).ok());
+    core_ = core.consume();
+    ASSERT_TRUE(NamedTensorsToProto(core_->ActorParameters(), &parameters_).ok());
     ASSERT_TRUE(runner_->Load(parameters_, 3).ok());
 
     const int size = config_.env().image_size();
@@ -45,6 +50,7 @@ class PolicyRunnerTest : public ::testing::Test {
   FrameView Frame(int t) const { return {images_[t], proprio_[t]}; }
 
   ExperimentConfig config_;
+  std::unique_ptr<model::LearnerCore> core_;
   std::unique_ptr<PolicyRunner> runner_;
   NamedTensors parameters_;
   std::vector<std::vector<uint8_t>> images_;
@@ -66,6 +72,49 @@ TEST_F(PolicyRunnerTest, IncrementalActingEqualsActingOnTheLastHFrames) {
       EXPECT_NEAR(incremental->action[i], full->action[i], 1e-5) << "step " << t;
     }
     EXPECT_NEAR(incremental->log_prob, full->log_prob, 1e-4);
+  }
+}
+
+// The actor acts on the latent the learner trains from: the policy's mean action on the
+// first H raw frames equals the learner core's policy on e_H (latents[:, H-1] of the model
+// loss) for the same frames, with proprio scaled as the learner's batch conversion does.
+TEST_F(PolicyRunnerTest, ActsOnTheSameLatentAsTheLearnerForTheSameFrames) {
+  const model::CoreOptions& o = core_->options();
+  const int64_t l = o.loss.sequence_length(), h = o.loss.burn_in;
+  const int64_t s = o.model.image_size, c = o.model.image_channels, p = o.model.proprio_size;
+  model::Batch batch;
+  batch.images = at::randint(0, 256, {1, l, c, s, s}, at::kByte);
+  at::Tensor raw_proprio = at::rand({1, l, p}) * 8.0 - 4.0;  // beyond some bounds: clipped
+  batch.proprio = model::ScaleProprio(raw_proprio, model::ProprioBoundsFromConfig(config_));
+  batch.actions = at::zeros({1, l, o.model.action_size});
+  batch.rewards = at::zeros({1, l, o.model.num_tasks});
+  batch.behaviour_log_probs = at::zeros({1, l});
+  batch.task_ids = at::zeros({1}, at::kLong);
+  ASSERT_FALSE(model::ValidateBatch(batch, o).has_value());
+  at::Tensor expected_mean;
+  {
+    at::NoGradGuard no_grad;
+    model::ModelLossTerms terms = model::ComputeModelLoss(*core_->model(), batch, o.loss);
+    const at::Tensor e_h = terms.latents.select(1, h - 1);
+    const at::Tensor task = at::one_hot(batch.task_ids, o.model.num_tasks).to(e_h.dtype());
+    expected_mean = core_->model()->policy->forward(e_h, task).first.reshape({-1});
+  }
+
+  std::vector<std::vector<uint8_t>> images(h);
+  std::vector<std::vector<float>> proprio(h);
+  std::vector<FrameView> frames;
+  for (int64_t t = 0; t < h; ++t) {
+    const at::Tensor image = batch.images[0][t].contiguous();
+    images[t].assign(image.data_ptr<uint8_t>(), image.data_ptr<uint8_t>() + image.numel());
+    const at::Tensor raw = raw_proprio[0][t].contiguous();
+    proprio[t].assign(raw.data_ptr<float>(), raw.data_ptr<float>() + raw.numel());
+    frames.push_back({images[t], proprio[t]});
+  }
+  auto output = runner_->Act(frames, /*task_id=*/0, /*deterministic=*/true, /*seed=*/1);
+  ASSERT_TRUE(output.ok()) << output.status();
+  ASSERT_EQ(output->mean.size(), static_cast<size_t>(expected_mean.numel()));
+  for (int64_t i = 0; i < expected_mean.numel(); ++i) {
+    EXPECT_NEAR(output->mean[i], expected_mean[i].item<float>(), 1e-5) << "dimension " << i;
   }
 }
 
