@@ -88,6 +88,21 @@ class ComposeFile(unittest.TestCase):
         # Replicas take their id from the entry point's {ordinal} (ivg-entrypoint.sh).
         self.assertEqual(lib.flags(actor["command"])["--actor_id"], "{ordinal}")
 
+    def test_one_evaluator_as_the_launcher_starts(self):
+        planned = [argv for _, argv in self.plan if lib.binary(argv) == "ivg_evaluator"]
+        self.assertEqual(len(planned), 1, "the launcher starts one evaluator")
+        evaluators = self.by_binary("ivg_evaluator")
+        self.assertEqual(len(evaluators), 1, "one evaluator service")
+        (name, evaluator), = evaluators.items()
+        self.assertNotIn("scale", evaluator, "%s: exactly one evaluator per cluster" % name)
+        self.assertNotIn("deploy", evaluator, "%s: no replicas" % name)
+        # It reads the replay shards and the parameter server: it starts once they serve.
+        servers = set(self.by_binary("ivg_replay_server")) | set(self.by_binary("ivg_param_server"))
+        depends = evaluator.get("depends_on", {})
+        self.assertEqual(set(depends), servers, name)
+        for server in servers:
+            self.assertEqual(depends[server]["condition"], "service_healthy", (name, server))
+
     def test_config_endpoints_are_compose_services_and_ports(self):
         fields = lib.config_fields(CONFIG)
         self.assertEqual(fields["host"], ["0.0.0.0"])
@@ -149,6 +164,22 @@ class ComposeFile(unittest.TestCase):
             self.assertIn(volume_at(service, lib.flags(service["command"])["--run_dir"]), named)
         for name, service in self.by_binary("ivg_param_server").items():
             self.assertIn(volume_at(service, lib.flags(service["command"])["--state_dir"]), named)
+        # The evaluator writes <cluster.run_dir>/eval.csv: it must outlive the container.
+        run_dir = lib.config_fields(CONFIG)["run_dir"][0]
+        for name, service in self.by_binary("ivg_evaluator").items():
+            self.assertIn(volume_at(service, run_dir), named, name)
+
+    def test_the_images_hold_every_service_binary(self):
+        for dockerfile in ("Dockerfile", "Dockerfile.gpu"):
+            with open(os.path.join(DOCKER, dockerfile)) as f:
+                text = f.read()
+            build = re.search(r"cmake --build \S+ --target ([^&]*)&&", text)
+            self.assertIsNotNone(build, dockerfile)
+            targets = set(build.group(1).replace("\\", " ").split())
+            copied = set(re.findall(r"/build/\S+/(ivg_\w+)", text))
+            for name in lib.SERVICE_BINARIES + ("ivg_cluster", "ivg_health_check"):
+                self.assertIn(name, targets, "%s does not build %s" % (dockerfile, name))
+                self.assertIn(name, copied, "%s does not install %s" % (dockerfile, name))
 
     def test_prometheus_scrapes_every_service_on_its_metrics_port(self):
         lib.run([lib.require_tool("promtool"), "check", "config", PROMETHEUS])
@@ -163,11 +194,9 @@ class ComposeFile(unittest.TestCase):
                 for name in sd["names"]:
                     dns[name] = (job["job_name"], sd["port"])
         run_name = lib.config_fields(CONFIG)["name"][0]
-        roles = {"ivg_replay_server": "replay", "ivg_param_server": "param_server",
-                 "ivg_learner": "learner", "ivg_actor": "actor"}
         for name, service in self.ivg.items():
             command = service["command"]
-            role = roles[lib.binary(command)]
+            role = lib.ROLES[lib.binary(command)]
             f = lib.flags(command)
             port = lib.port_of(f["--metrics_address"])
             if "scale" in service:

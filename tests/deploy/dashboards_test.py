@@ -99,7 +99,8 @@ class Dashboards(unittest.TestCase):
                        "ivg_replay_rate_limiter_blocked_seconds_total", "ivg_learner_loss",
                        "ivg_learner_steps_total", "ivg_learner_grad_norm",
                        "ivg_learner_allreduce_seconds_bucket", "ivg_actor_param_version_lag",
-                       "ivg_policy_act_seconds_bucket"):
+                       "ivg_policy_act_seconds_bucket", "ivg_eval_return",
+                       "ivg_eval_success_rate", "ivg_eval_normalized_score"):
             self.assertTrue(metric in exprs, "no panel shows %s" % metric)
 
 

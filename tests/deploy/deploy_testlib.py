@@ -27,7 +27,11 @@ K8S_BASE = os.path.join(DEPLOY, "k8s", "base")
 SWEEP_DIR = os.path.join(DEPLOY, "k8s", "sweep")
 
 # Binaries the launcher starts, by role.
-SERVICE_BINARIES = ("ivg_replay_server", "ivg_param_server", "ivg_learner", "ivg_actor")
+SERVICE_BINARIES = ("ivg_replay_server", "ivg_param_server", "ivg_learner", "ivg_actor",
+                    "ivg_evaluator")
+# The role (Prometheus job label) of each binary's processes, as the launcher labels them.
+ROLES = {"ivg_replay_server": "replay", "ivg_param_server": "param_server",
+         "ivg_learner": "learner", "ivg_actor": "actor", "ivg_evaluator": "evaluator"}
 
 # Set by parse_args(): the ivg_cluster binary under test.
 LAUNCHER = None

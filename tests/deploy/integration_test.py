@@ -134,7 +134,7 @@ class LiveDashboards(unittest.TestCase):
         run_names = {t["labels"]["run"] for t in targets}
         self.assertEqual(len(run_names), 1, targets)
         roles = {t["labels"]["job"] for t in targets}
-        self.assertEqual(roles, {"replay", "param_server", "learner", "actor"})
+        self.assertEqual(roles, set(lib.ROLES.values()))
         url = self.start_prometheus(targets_file)
 
         run_name = run_names.pop()

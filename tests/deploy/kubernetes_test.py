@@ -13,8 +13,7 @@ import deploy_testlib as lib
 
 CONFIG = os.path.join(lib.K8S_BASE, "config.textproto")
 SCRAPE_CONFIG = os.path.join(lib.DEPLOY, "k8s", "prometheus", "scrape-config.yaml")
-ROLES = {"ivg_replay_server": "replay", "ivg_param_server": "param_server",
-         "ivg_learner": "learner", "ivg_actor": "actor"}
+ROLES = lib.ROLES
 GENERATOR = os.path.join(lib.SWEEP_DIR, "generate_sweep.py")
 GRIDS = os.path.join(lib.SWEEP_DIR, "grids")
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
@@ -207,6 +206,25 @@ class KustomizeBase(unittest.TestCase):
         for workload in (replay, learner, actor):
             self.assertEqual(workload["kind"], "StatefulSet")
 
+    def test_one_evaluator_as_the_launcher_starts(self):
+        planned = [argv for _, argv in self.plan if lib.binary(argv) == "ivg_evaluator"]
+        self.assertEqual(len(planned), 1, "the launcher starts one evaluator")
+        evaluator = self.workload_running("ivg_evaluator")  # exactly one workload
+        self.assertEqual(evaluator["spec"]["replicas"], 1)
+        if evaluator["kind"] == "Deployment":
+            # A rolling update would run two evaluators appending to one eval.csv.
+            self.assertEqual(evaluator["spec"]["strategy"]["type"], "Recreate")
+        # <cluster.run_dir>/eval.csv lives on a persistent volume.
+        container = containers(evaluator)[0]
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        run_dir = self.fields["run_dir"][0]
+        self.assertIn(run_dir, mounts)
+        volumes = {v["name"]: v for v in pod_spec(evaluator).get("volumes", [])}
+        claims = {c["metadata"]["name"] for c in evaluator["spec"].get("volumeClaimTemplates", [])}
+        volume = volumes.get(mounts[run_dir], {})
+        self.assertTrue(mounts[run_dir] in claims or "persistentVolumeClaim" in volume,
+                        "the evaluator's run directory is not a persistent volume")
+
     def test_config_endpoints_resolve_to_services_of_the_right_pods(self):
         replay = self.workload_running("ivg_replay_server")
         for k, address in enumerate(self.fields["shard_addresses"]):
@@ -234,7 +252,7 @@ class KustomizeBase(unittest.TestCase):
             grpc_port = {p["name"]: p["containerPort"] for p in container["ports"]}["grpc"]
             for probe in ("readinessProbe", "livenessProbe"):
                 self.assertEqual(container[probe]["grpc"]["port"], grpc_port, binary_name)
-        for binary_name in ("ivg_learner", "ivg_actor"):
+        for binary_name in ("ivg_learner", "ivg_actor", "ivg_evaluator"):
             container = containers(self.workload_running(binary_name))[0]
             self.assertEqual(container["readinessProbe"]["httpGet"]["path"], "/metrics")
 
