@@ -9,17 +9,9 @@
 #include "common/grpc/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "glog/logging.h"
+#include "services/actor/episode_success.h"
 
 namespace ivg::actor {
-namespace {
-
-// Paper appendix D: Lift succeeds above a return of 300, Stack above 140, for 200-step
-// episodes; shorter episodes scale the threshold with their length.
-constexpr double kLiftSuccess = 300;
-constexpr double kStackSuccess = 140;
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ExperimentConfig& config, int actor_id,
                                                      metrics::MetricRegistry* registry) {
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<env::SawyerEnv> environment,
@@ -116,20 +108,6 @@ Actor::Actor(const ExperimentConfig& config, int actor_id, std::unique_ptr<env::
 
 std::string Actor::TaskName(int task_index) const {
   return Task_Name(TaskAt(config_, task_index));
-}
-
-double Actor::SuccessThreshold(Task task) const {
-  const double scale = config_.env().episode_steps() / 200.0;
-  switch (task) {
-    case LIFT_RED:
-    case LIFT_BLUE:
-      return kLiftSuccess * scale;
-    case STACK_RED:
-    case STACK_BLUE:
-      return kStackSuccess * scale;
-    default:
-      return -1;  // The paper defines no success for the other tasks.
-  }
 }
 
 bool Actor::RefreshParameters() {
@@ -259,15 +237,12 @@ absl::Status Actor::RunEpisode() {
   registry_->AddGauge("ivg_actor_episode_return", "Return of the last episode.", {"actor", "task"})
       .WithLabels({absl::StrCat(actor_id_), task_name})
       ->Set(episode_return);
-  const double threshold = SuccessThreshold(TaskAt(config_, task_index));
-  if (threshold >= 0) {
-    registry_
-        ->AddCounter("ivg_actor_successes_total",
-                     "Episodes above the paper's success return (Lift 300, Stack 140).",
-                     {"actor", "task"})
-        .WithLabels({absl::StrCat(actor_id_), task_name})
-        ->Increment(episode_return > threshold ? 1.0 : 0.0);
-  }
+  registry_
+      ->AddCounter("ivg_actor_successes_total",
+                   "Episodes above the task's success return (eval.*_success_return).",
+                   {"actor", "task"})
+      .WithLabels({absl::StrCat(actor_id_), task_name})
+      ->Increment(IsSuccess(config_, TaskAt(config_, task_index), episode_return) ? 1.0 : 0.0);
 
   pending_.push_back(std::move(episode));
   while (static_cast<int>(pending_.size()) > config_.actor().max_pending_episodes()) {

@@ -56,7 +56,6 @@ class Actor {
   // Sends queued episodes in order until one fails; then backs off.
   void FlushPending();
   std::string TaskName(int task_index) const;
-  double SuccessThreshold(Task task) const;
 
   const ExperimentConfig config_;
   const int actor_id_;

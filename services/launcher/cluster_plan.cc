@@ -103,6 +103,11 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
                        FindBinary(options.binary_dir, "services/learner", "ivg_learner"));
   IVG_ASSIGN_OR_RETURN(const std::string actor_binary,
                        FindBinary(options.binary_dir, "services/actor", "ivg_actor"));
+  std::string evaluator_binary;
+  if (plan.config.eval().enabled()) {
+    IVG_ASSIGN_OR_RETURN(evaluator_binary,
+                         FindBinary(options.binary_dir, "services/actor", "ivg_evaluator"));
+  }
 
   // Endpoints first: every child reads them from the same config.
   const int num_shards = cluster.num_replay_shards();
@@ -170,6 +175,12 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
     add(absl::StrCat("actor-", actor), "actor", kStageActor, metrics,
         {actor_binary, absl::StrCat("--actor_id=", actor),
          absl::StrCat("--metrics_address=", Loopback(metrics))});
+  }
+  if (plan.config.eval().enabled()) {
+    // The evaluator acts like an actor (same stage) but writes nothing to replay.
+    IVG_ASSIGN_OR_RETURN(int metrics, metrics_port());
+    add("evaluator", "evaluator", kStageActor, metrics,
+        {evaluator_binary, absl::StrCat("--metrics_address=", Loopback(metrics))});
   }
   return plan;
 }

@@ -30,7 +30,7 @@ struct LaunchOptions {
 // One process's metrics endpoint, for the progress line and Prometheus.
 struct MetricsEndpoint {
   std::string process;
-  std::string role;  // "replay", "param_server", "learner", "actor"
+  std::string role;  // "replay", "param_server", "learner", "actor", "evaluator"
   int port = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "common/metrics/http_get.h"
 #include "glog/logging.h"
+#include "services/launcher/learning_curve.h"
 
 namespace ivg::launcher {
 namespace {
@@ -30,6 +32,14 @@ constexpr char kLearnerStep[] = "ivg_learner_step";
 constexpr char kLearnerLoss[] = "ivg_learner_loss";
 constexpr char kReplayItems[] = "ivg_replay_items";
 constexpr char kParamVersion[] = "ivg_param_server_version";
+constexpr char kEvalReturn[] = "ivg_eval_return";
+constexpr char kEvalNormalized[] = "ivg_eval_normalized_score";
+constexpr char kEvalLearnerStep[] = "ivg_eval_learner_step";
+
+std::string Label(const Sample& sample, const std::string& name) {
+  auto it = sample.labels.find(name);
+  return it == sample.labels.end() ? "" : it->second;
+}
 
 }  // namespace
 
@@ -71,6 +81,20 @@ ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints) {
       }
     } else if (endpoint.role == "replay") {
       totals.replay_items += SumSamples(*samples, kReplayItems);
+    } else if (endpoint.role == "evaluator") {
+      for (const Sample& sample : *samples) {
+        if (sample.name == kEvalReturn) {
+          EvalScores& scores = totals.eval[Label(sample, "task")];
+          const std::string policy = Label(sample, "policy");
+          if (policy == "learned") scores.learned = sample.value;
+          if (policy == "random") scores.random = sample.value;
+          if (policy == "scripted") scores.scripted = sample.value;
+        } else if (sample.name == kEvalNormalized) {
+          totals.eval[Label(sample, "task")].normalized = sample.value;
+        } else if (sample.name == kEvalLearnerStep) {
+          totals.eval_learner_step = sample.value;
+        }
+      }
     } else if (endpoint.role == "param_server") {
       if (HasSample(*samples, kParamVersion)) {
         totals.published_version = SumSamples(*samples, kParamVersion);
@@ -105,6 +129,8 @@ ProgressRow MakeProgressRow(const ClusterTotals& previous, const ClusterTotals& 
     }
   }
   row.losses = current.losses;
+  row.eval = current.eval;
+  row.eval_learner_step = current.eval_learner_step;
   row.processes_up = current.processes_up;
   row.processes_total = processes_total;
   return row;
@@ -123,6 +149,23 @@ std::string FormatProgressLine(const ProgressRow& row) {
       parts.push_back(absl::StrFormat("%s %.1f", task, value));
     }
     absl::StrAppend(&line, " | return ", absl::StrJoin(parts, ", "));
+  }
+  if (!row.eval.empty()) {
+    auto value = [](double v) {
+      return std::isfinite(v) ? absl::StrFormat("%.1f", v) : std::string("-");
+    };
+    std::vector<std::string> parts;
+    for (const auto& [task, s] : row.eval) {
+      std::string part = absl::StrFormat("%s %s (random %s, scripted %s", task, value(s.learned),
+                                         value(s.random), value(s.scripted));
+      if (std::isfinite(s.normalized)) absl::StrAppend(&part, absl::StrFormat(", score %.2f", s.normalized));
+      parts.push_back(part + ")");
+    }
+    absl::StrAppend(&line, " | eval",
+                    row.eval_learner_step >= 0
+                        ? absl::StrFormat("@%.0f ", row.eval_learner_step)
+                        : std::string(" "),
+                    absl::StrJoin(parts, ", "));
   }
   if (!row.losses.empty()) {
     std::vector<std::string> parts;
@@ -161,6 +204,7 @@ void ProgressReporter::AppendCsv(const ProgressRow& row) {
     csv << "elapsed_seconds,episodes,env_steps,env_steps_per_second,learner_steps,"
            "learner_steps_per_second,replay_items,published_version";
     for (const std::string& task : task_names_) csv << ",return_" << task;
+    for (const std::string& task : task_names_) csv << ",smoothed_return_" << task;
     csv << "\n";
   }
   csv << absl::StrFormat("%.1f,%.0f,%.0f,%.1f,%.0f,%.3f,%.0f,%.0f", row.elapsed_seconds,
@@ -170,21 +214,32 @@ void ProgressReporter::AppendCsv(const ProgressRow& row) {
     csv << ",";
     if (row.mean_return.count(task)) csv << row.mean_return.at(task);
   }
+  for (const std::string& task : task_names_) {
+    std::deque<double>& recent = recent_returns_[task];
+    if (row.mean_return.count(task)) {
+      recent.push_back(row.mean_return.at(task));
+      if (static_cast<int>(recent.size()) > kSmoothingWindow) recent.pop_front();
+    }
+    csv << ",";
+    if (!recent.empty()) {
+      double sum = 0;
+      for (double r : recent) sum += r;
+      csv << sum / static_cast<double>(recent.size());
+    }
+  }
   csv << "\n";
 }
 
 void ProgressReporter::DrawLearningCurve() {
   // gnuplot needs a data row with returns to set its axes.
   if (task_names_.empty() || ++reports_ < 3) return;
-  // gnuplot (Debian gnuplot-nox) draws mean return per task against environment steps.
-  std::string plot = absl::StrCat(
-      "set terminal png size 900,500 noenhanced; set output '", run_dir_, "/learning_curve.png'; ",
-      "set datafile separator ','; set key autotitle columnhead left top; ",
-      "set xlabel 'environment steps'; set ylabel 'mean episode return'; set grid; plot ");
-  for (size_t i = 0; i < task_names_.size(); ++i) {
-    if (i > 0) plot += ", ";
-    absl::StrAppend(&plot, "'", run_dir_, "/metrics.csv' using 3:", 9 + i, " with linespoints");
-  }
+  // gnuplot (Debian gnuplot-nox) draws the evaluator's and the actors' returns per task.
+  LearningCurveInputs inputs;
+  inputs.run_dir = run_dir_;
+  inputs.task_names = task_names_;
+  inputs.baselines =
+      ReadEvalBaselines(absl::StrCat(run_dir_, "/eval.csv"), &inputs.has_learned_rows);
+  std::string plot = LearningCurveScript(inputs);
   // posix_spawn, not std::system: system() ignores SIGINT in the caller while the child
   // runs, which would swallow a Ctrl-C that arrives while gnuplot draws.
   posix_spawn_file_actions_t actions;

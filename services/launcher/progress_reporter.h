@@ -1,9 +1,12 @@
 // The launcher's view of a running cluster: scrapes every process's /metrics, prints one
 // progress line, appends a row to <run_dir>/metrics.csv and redraws the learning curve
-// (<run_dir>/learning_curve.png, through gnuplot) from that CSV.
+// (<run_dir>/learning_curve.png, through gnuplot; learning_curve.h) from that CSV and the
+// evaluator's <run_dir>/eval.csv.
 #ifndef IVG_SERVICES_LAUNCHER_PROGRESS_REPORTER_H_
 #define IVG_SERVICES_LAUNCHER_PROGRESS_REPORTER_H_
 
+#include <deque>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,6 +16,15 @@
 #include "services/launcher/prometheus_text.h"
 
 namespace ivg::launcher {
+
+// The evaluator's newest scores of one task (NaN until reported): the deterministic learned
+// policy, the random and scripted baselines on the same seeds, and the normalised score.
+struct EvalScores {
+  double learned = std::numeric_limits<double>::quiet_NaN();
+  double random = std::numeric_limits<double>::quiet_NaN();
+  double scripted = std::numeric_limits<double>::quiet_NaN();
+  double normalized = std::numeric_limits<double>::quiet_NaN();
+};
 
 // One progress row; rates are over the interval since the previous row.
 struct ProgressRow {
@@ -29,6 +41,9 @@ struct ProgressRow {
   std::map<std::string, double> mean_return;
   // Newest value of each learner loss term (rank 0).
   std::map<std::string, double> losses;
+  // The evaluator's newest results per task, and the learner step they evaluated (-1: none).
+  std::map<std::string, EvalScores> eval;
+  double eval_learner_step = -1;
   int processes_up = 0;
   int processes_total = 0;
 };
@@ -45,6 +60,8 @@ struct ClusterTotals {
   std::map<std::string, double> return_sum;    // per task
   std::map<std::string, double> return_count;  // per task
   std::map<std::string, double> losses;
+  std::map<std::string, EvalScores> eval;
+  double eval_learner_step = -1;
   int processes_up = 0;
 };
 
@@ -59,6 +76,9 @@ std::string FormatProgressLine(const ProgressRow& row);
 
 class ProgressReporter {
  public:
+  // Reports in the moving mean of the actors' returns (12 x 5 s = one minute).
+  static constexpr int kSmoothingWindow = 12;
+
   // `task_names` label the return columns (the actors' "task" label values, e.g. LIFT_RED).
   ProgressReporter(std::vector<MetricsEndpoint> endpoints, std::string run_dir,
                    std::vector<std::string> task_names);
@@ -75,6 +95,8 @@ class ProgressReporter {
   const absl::Time start_;
   ClusterTotals previous_;
   const std::vector<std::string> task_names_;
+  // The last kSmoothingWindow interval mean returns per task (the curve's moving mean).
+  std::map<std::string, std::deque<double>> recent_returns_;
   int reports_ = 0;
 };
 

@@ -190,6 +190,7 @@ absl::StatusOr<InsertResult> Table::Insert(const Episode& episode, absl::Time de
     // overshoot max_size together; the last one to commit trims the table.
     late_evicted = index_.Evict(index_.num_items() - options_.max_size, gen_, &trimmed);
     total_inserted_ += n;
+    total_inserted_steps_ += episode.steps_size();
     total_evicted_ += early_evicted + late_evicted;
     UpdateGaugesLocked();
   }
@@ -447,6 +448,7 @@ TableInfo Table::Info() const {
   info.set_num_steps(index_.num_steps());
   info.set_stored_bytes(index_.stored_bytes());
   info.set_total_inserted_items(total_inserted_);
+  info.set_total_inserted_steps(total_inserted_steps_);
   info.set_total_sampled_items(total_sampled_);
   info.set_total_evicted_items(total_evicted_);
   return info;

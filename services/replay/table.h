@@ -129,6 +129,9 @@ class Table {
   // Items of inserts whose Redis write is in flight (counted against max_size).
   int64_t pending_inserts_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t total_inserted_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Environment steps of the episodes inserted since this server started (the evaluator
+  // reports sample efficiency against their sum over shards).
+  int64_t total_inserted_steps_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t total_sampled_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t total_evicted_ ABSL_GUARDED_BY(mutex_) = 0;
 };

@@ -144,4 +144,41 @@ Action ScriptedStackPolicy::Act(const SawyerEnv& env) {
   }
 }
 
+namespace {
+
+ObjectId LiftObject(Task task) {
+  return task == LIFT_BLUE || task == REACH_BLUE ? ObjectId::kBlue : ObjectId::kRed;
+}
+
+}  // namespace
+
+std::unique_ptr<ScriptedTaskPolicy> ScriptedTaskPolicy::ForTask(Task task) {
+  switch (task) {
+    case REACH_RED:
+    case REACH_BLUE:
+    case LIFT_RED:
+    case LIFT_BLUE:
+    case STACK_RED:
+    case STACK_BLUE:
+      return std::unique_ptr<ScriptedTaskPolicy>(new ScriptedTaskPolicy(task));
+    default:
+      return nullptr;
+  }
+}
+
+ScriptedTaskPolicy::ScriptedTaskPolicy(Task task)
+    : task_(task),
+      lift_(LiftObject(task)),
+      stack_(task == STACK_BLUE ? ObjectId::kBlue : ObjectId::kRed,
+             task == STACK_BLUE ? ObjectId::kRed : ObjectId::kBlue) {}
+
+void ScriptedTaskPolicy::Reset() {
+  lift_.Reset();
+  stack_.Reset();
+}
+
+Action ScriptedTaskPolicy::Act(const SawyerEnv& env) {
+  return task_ == STACK_RED || task_ == STACK_BLUE ? stack_.Act(env) : lift_.Act(env);
+}
+
 }  // namespace ivg::env

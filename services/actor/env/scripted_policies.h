@@ -5,6 +5,7 @@
 #define IVG_SERVICES_ACTOR_ENV_SCRIPTED_POLICIES_H_
 
 #include <array>
+#include <memory>
 
 #include "services/actor/env/env_spec.h"
 #include "services/actor/env/sawyer_env.h"
@@ -51,6 +52,23 @@ class ScriptedStackPolicy {
   ScriptedLiftPolicy lift_;
   Phase phase_ = Phase::kGrasp;
   int phase_steps_ = 0;
+};
+
+// The scripted controller of a task, chosen the way the viewer and the evaluator need it:
+// Reach and Lift use the lift controller on their object (its approach solves Reach),
+// Stack the stack controller. Match-Positions and Move have none yet.
+class ScriptedTaskPolicy {
+ public:
+  // Null when `task` has no scripted controller.
+  static std::unique_ptr<ScriptedTaskPolicy> ForTask(Task task);
+  void Reset();
+  Action Act(const SawyerEnv& env);
+
+ private:
+  explicit ScriptedTaskPolicy(Task task);
+  const Task task_;
+  ScriptedLiftPolicy lift_;
+  ScriptedStackPolicy stack_;
 };
 
 // Proportional velocity command towards `target` (TCP) and `yaw` (gripper), saturated to

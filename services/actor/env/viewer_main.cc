@@ -54,11 +54,11 @@ int Run(ExperimentConfig config) {
   }
   SawyerEnv& env = **env_or;
   const Task task = env.spec().tasks[env.task_index()];
-  ScriptedLiftPolicy lift(task == LIFT_BLUE || task == REACH_BLUE ? ObjectId::kBlue
-                                                                  : ObjectId::kRed);
-  ScriptedStackPolicy stack(task == STACK_BLUE ? ObjectId::kBlue : ObjectId::kRed,
-                            task == STACK_BLUE ? ObjectId::kRed : ObjectId::kBlue);
-  const bool stacking = task == STACK_RED || task == STACK_BLUE;
+  std::unique_ptr<ScriptedTaskPolicy> scripted = ScriptedTaskPolicy::ForTask(task);
+  if (policy_name == "scripted" && scripted == nullptr) {
+    std::cerr << "task " << Task_Name(task) << " has no scripted controller; use --policy=random\n";
+    return 2;
+  }
   std::mt19937 rng(absl::GetFlag(FLAGS_seed));
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
 
@@ -80,7 +80,7 @@ int Run(ExperimentConfig config) {
     if (policy_name == "random") {
       for (float& a : action) a = uniform(rng);
     } else {
-      action = stacking ? stack.Act(env) : lift.Act(env);
+      action = scripted->Act(env);
     }
     ts = env.Step(action);
     if (!ts.ok()) {

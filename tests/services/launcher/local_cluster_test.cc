@@ -66,7 +66,7 @@ class LocalClusterTest : public ::testing::Test {
          it != std::sregex_iterator(); ++it) {
       metrics_ports_[(*it)[3]] = std::stoi((*it)[1]);
     }
-    ASSERT_EQ(metrics_ports_.size(), 2u + 1u + 2u + kActors);
+    ASSERT_EQ(metrics_ports_.size(), 2u + 1u + 2u + kActors + 1u);  // + the evaluator
     auto channel = MakeChannel(config_.cluster().param_server_address(), 256 << 20);
     params_ = ParameterService::NewStub(channel);
     policy_ = PolicyService::NewStub(channel);
@@ -156,6 +156,15 @@ TEST_F(LocalClusterTest, LearnsServesSurvivesCrashesAndStopsCleanly) {
     return std::filesystem::exists(absl::StrCat(run_dir_, "/reconstructions/latest.png")) &&
            std::filesystem::exists(absl::StrCat(run_dir_, "/metrics.csv"));
   }));
+  // The evaluator scores random and scripted on its seeds, then the learned policy, into
+  // eval.csv and its metrics; it never inserts into the replay.
+  EXPECT_TRUE(Eventually([&] {
+    const std::string eval = ReadFile(absl::StrCat(run_dir_, "/eval.csv"));
+    return eval.find(",random,") != std::string::npos &&
+           eval.find(",scripted,") != std::string::npos &&
+           eval.find(",learned,") != std::string::npos;
+  })) << "no evaluation in " << run_dir_ << "/eval.csv";
+  EXPECT_GE(Metric("evaluator", "ivg_eval_evaluations_total"), 1);
 
   // Act answers with the newest version.
   {

@@ -1,0 +1,332 @@
+#include "services/actor/evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "common/config/derived_values.h"
+#include "common/grpc/client_context.h"
+#include "common/grpc/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "glog/logging.h"
+#include "services/actor/env/scripted_policies.h"
+#include "services/actor/episode_success.h"
+
+namespace ivg::actor {
+namespace {
+
+constexpr char kCsvHeader[] =
+    "wall_seconds,policy,task,param_version,learner_step,env_steps,episodes,return_mean,"
+    "return_std,return_min,return_max,success_rate,normalized_score";
+
+}  // namespace
+
+const char* EvalPolicyName(EvalPolicy policy) {
+  switch (policy) {
+    case EvalPolicy::kLearned:
+      return "learned";
+    case EvalPolicy::kRandom:
+      return "random";
+    case EvalPolicy::kScripted:
+      return "scripted";
+  }
+  return "unknown";
+}
+
+EvalSummary Summarize(const ExperimentConfig& config, EvalPolicy policy, int task_index,
+                      std::vector<double> returns) {
+  EvalSummary s;
+  s.policy = policy;
+  s.task_index = task_index;
+  s.returns = std::move(returns);
+  if (s.returns.empty()) return s;
+  const double n = static_cast<double>(s.returns.size());
+  s.mean = std::accumulate(s.returns.begin(), s.returns.end(), 0.0) / n;
+  double squares = 0;
+  int successes = 0;
+  for (double r : s.returns) {
+    squares += (r - s.mean) * (r - s.mean);
+    if (IsSuccess(config, TaskAt(config, task_index), r)) ++successes;
+  }
+  s.stddev = std::sqrt(squares / n);
+  s.min = *std::min_element(s.returns.begin(), s.returns.end());
+  s.max = *std::max_element(s.returns.begin(), s.returns.end());
+  s.success_rate = successes / n;
+  return s;
+}
+
+double NormalizedScore(double learned, double random, double scripted) {
+  if (!std::isfinite(random) || !std::isfinite(scripted) || scripted == random) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  return (learned - random) / (scripted - random);
+}
+
+absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const ExperimentConfig& config,
+                                                             metrics::MetricRegistry* registry) {
+  IVG_ASSIGN_OR_RETURN(std::unique_ptr<env::SawyerEnv> environment,
+                       env::SawyerEnv::Create(config.env()));
+  IVG_ASSIGN_OR_RETURN(std::unique_ptr<policy::PolicyRunner> policy,
+                       policy::PolicyRunner::Create(config, config.actor().inference_threads()));
+  std::unique_ptr<replay::ShardedReplayClient> replay;
+  if (config.replay().shard_addresses_size() > 0) {
+    replay::ShardedReplayClientOptions options;
+    options.addresses.assign(config.replay().shard_addresses().begin(),
+                             config.replay().shard_addresses().end());
+    options.max_message_bytes = config.cluster().max_message_bytes();
+    options.rpc_deadline = absl::Milliseconds(config.cluster().rpc_deadline_ms());
+    options.registry = registry;
+    IVG_ASSIGN_OR_RETURN(replay, replay::ShardedReplayClient::Create(options));
+  }
+  auto params = ParameterService::NewStub(
+      MakeChannel(config.cluster().param_server_address(), config.cluster().max_message_bytes()));
+  std::error_code ec;
+  std::filesystem::create_directories(config.cluster().run_dir(), ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot create run directory ",
+                                            config.cluster().run_dir(), ": ", ec.message()));
+  }
+  return std::unique_ptr<Evaluator>(new Evaluator(config, std::move(environment),
+                                                  std::move(policy), std::move(replay),
+                                                  std::move(params), registry));
+}
+
+Evaluator::Evaluator(const ExperimentConfig& config, std::unique_ptr<env::SawyerEnv> env,
+                     std::unique_ptr<policy::PolicyRunner> policy,
+                     std::unique_ptr<replay::ShardedReplayClient> replay,
+                     std::unique_ptr<ParameterService::Stub> params,
+                     metrics::MetricRegistry* registry)
+    : config_(config),
+      env_(std::move(env)),
+      policy_(std::move(policy)),
+      replay_(std::move(replay)),
+      params_(std::move(params)),
+      registry_(registry) {}
+
+std::string Evaluator::csv_path() const { return config_.cluster().run_dir() + "/eval.csv"; }
+
+absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, uint64_t seed) {
+  IVG_RETURN_IF_ERROR(env_->SetTaskIndex(task_index));
+  IVG_ASSIGN_OR_RETURN(env::TimeStep step, env_->Reset(seed));
+  std::unique_ptr<env::ScriptedTaskPolicy> scripted;
+  if (policy == EvalPolicy::kScripted) {
+    scripted = env::ScriptedTaskPolicy::ForTask(TaskAt(config_, task_index));
+    if (scripted == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "task ", Task_Name(TaskAt(config_, task_index)), " has no scripted controller"));
+    }
+  }
+  // The random policy's actions depend on the seed alone, so its floor is reproducible.
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + 7);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  policy_->StartEpisode();
+  double episode_return = 0;
+  while (!step.last) {
+    std::vector<float> action(env::kActionSize);
+    switch (policy) {
+      case EvalPolicy::kLearned: {
+        IVG_ASSIGN_OR_RETURN(
+            policy::PolicyOutput output,
+            policy_->ActOnNewestFrame({step.observation.pixels, step.observation.proprio},
+                                      task_index, /*deterministic=*/true, /*seed=*/0));
+        action = std::move(output.action);
+        break;
+      }
+      case EvalPolicy::kRandom:
+        for (float& a : action) a = uniform(rng);
+        break;
+      case EvalPolicy::kScripted: {
+        const env::Action a = scripted->Act(*env_);
+        action.assign(a.begin(), a.end());
+        break;
+      }
+    }
+    IVG_ASSIGN_OR_RETURN(step, env_->Step(action));
+    episode_return += step.reward;
+  }
+  return episode_return;
+}
+
+absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateAllTasks(EvalPolicy policy) {
+  std::vector<EvalSummary> summaries;
+  for (int task = 0; task < NumTasks(config_); ++task) {
+    if (policy == EvalPolicy::kScripted &&
+        env::ScriptedTaskPolicy::ForTask(TaskAt(config_, task)) == nullptr) {
+      continue;  // No ceiling for this task; its normalised score stays empty.
+    }
+    std::vector<double> returns;
+    for (int i = 0; i < config_.eval().episodes(); ++i) {
+      IVG_ASSIGN_OR_RETURN(
+          double r, RunEpisode(policy, task, static_cast<uint64_t>(config_.eval().seed() + i)));
+      returns.push_back(r);
+    }
+    summaries.push_back(Summarize(config_, policy, task, std::move(returns)));
+  }
+  return summaries;
+}
+
+absl::Status Evaluator::ScoreBaselines() {
+  const int64_t env_steps = ReplayEnvSteps();
+  for (EvalPolicy policy : {EvalPolicy::kRandom, EvalPolicy::kScripted}) {
+    IVG_ASSIGN_OR_RETURN(std::vector<EvalSummary> summaries, EvaluateAllTasks(policy));
+    for (const EvalSummary& s : summaries) {
+      (policy == EvalPolicy::kRandom ? random_ : scripted_)[s.task_index] = s;
+      Report(s, /*version=*/-1, /*learner_step=*/-1, env_steps);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Evaluator::FetchIfDue() {
+  FetchRequest request;
+  request.set_have_version(policy_->version());
+  request.set_group(PARAMETER_GROUP_ACTOR);
+  FetchResponse response;
+  auto context = MakeClientContext(absl::Milliseconds(config_.cluster().rpc_deadline_ms()));
+  const grpc::Status status = params_->Fetch(context.get(), request, &response);
+  if (!status.ok()) {
+    if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      LOG_EVERY_N(WARNING, 20) << "evaluator: parameter fetch failed: " << FromGrpcStatus(status);
+    }
+    return false;
+  }
+  if (!response.up_to_date()) {
+    // Loaded even when not yet due: the next poll then costs an up-to-date answer only.
+    IVG_RETURN_IF_ERROR(policy_->Load(response.actor_params(), response.version()));
+    learner_step_ = response.learner_step();
+  }
+  if (policy_->version() < 0 || learner_step_ == last_evaluated_step_) return false;
+  return last_evaluated_step_ < 0 ||
+         learner_step_ >= last_evaluated_step_ + config_.eval().every_learner_steps();
+}
+
+absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateLearned() {
+  if (policy_->version() < 0) return absl::FailedPreconditionError("no parameters loaded");
+  const absl::Time start = absl::Now();
+  IVG_ASSIGN_OR_RETURN(std::vector<EvalSummary> summaries, EvaluateAllTasks(EvalPolicy::kLearned));
+  const int64_t env_steps = ReplayEnvSteps();
+  for (const EvalSummary& s : summaries) Report(s, policy_->version(), learner_step_, env_steps);
+  last_evaluated_step_ = learner_step_;
+  ++evaluations_;
+  registry_->AddCounter("ivg_eval_evaluations_total", "Evaluations of the learned policy.", {})
+      .Get()
+      ->Increment();
+  registry_->AddGauge("ivg_eval_seconds", "Wall time of the last evaluation.", {})
+      .Get()
+      ->Set(absl::ToDoubleSeconds(absl::Now() - start));
+  return summaries;
+}
+
+int64_t Evaluator::ReplayEnvSteps() {
+  if (replay_ == nullptr) return -1;
+  int64_t total = 0;
+  for (int shard = 0; shard < replay_->num_shards(); ++shard) {
+    absl::StatusOr<ServerInfoResponse> info = replay_->ShardInfo(shard);
+    if (!info.ok()) return -1;
+    for (const TableInfo& table : info->tables()) total += table.total_inserted_steps();
+  }
+  return total;
+}
+
+void Evaluator::Report(const EvalSummary& s, int64_t version, int64_t learner_step,
+                       int64_t env_steps) {
+  const std::string task = Task_Name(TaskAt(config_, s.task_index));
+  const std::string policy = EvalPolicyName(s.policy);
+  double normalized = std::numeric_limits<double>::quiet_NaN();
+  auto random = random_.find(s.task_index);
+  auto scripted = scripted_.find(s.task_index);
+  if (random != random_.end() && scripted != scripted_.end()) {
+    normalized = NormalizedScore(s.mean, random->second.mean, scripted->second.mean);
+  }
+  registry_
+      ->AddGauge("ivg_eval_return", "Mean eval return over the eval seeds.", {"task", "policy"})
+      .WithLabels({task, policy})
+      ->Set(s.mean);
+  registry_
+      ->AddGauge("ivg_eval_return_stddev", "Standard deviation of the eval return over the seeds.",
+                 {"task", "policy"})
+      .WithLabels({task, policy})
+      ->Set(s.stddev);
+  registry_
+      ->AddGauge("ivg_eval_success_rate", "Fraction of eval episodes above the success return.",
+                 {"task", "policy"})
+      .WithLabels({task, policy})
+      ->Set(s.success_rate);
+  if (s.policy == EvalPolicy::kLearned) {
+    if (std::isfinite(normalized)) {
+      registry_
+          ->AddGauge("ivg_eval_normalized_score",
+                     "(learned - random) / (scripted - random) eval return.", {"task"})
+          .WithLabels({task})
+          ->Set(normalized);
+    }
+    registry_->AddGauge("ivg_eval_param_version", "Parameter version last evaluated.", {})
+        .Get()
+        ->Set(static_cast<double>(version));
+    registry_->AddGauge("ivg_eval_learner_step", "Learner step last evaluated.", {})
+        .Get()
+        ->Set(static_cast<double>(learner_step));
+    registry_
+        ->AddGauge("ivg_eval_env_steps", "Environment steps in the replay at the last evaluation.",
+                   {})
+        .Get()
+        ->Set(static_cast<double>(env_steps));
+  }
+  LOG(INFO) << absl::StrFormat(
+      "eval %s %s: return %.1f +- %.1f (min %.1f max %.1f) success %.2f normalized %.3f, "
+      "version %d step %d env_steps %d",
+      policy, task, s.mean, s.stddev, s.min, s.max, s.success_rate, normalized, version,
+      learner_step, env_steps);
+  if (absl::Status status = AppendCsvRow(s, version, learner_step, env_steps, normalized);
+      !status.ok()) {
+    LOG(WARNING) << "evaluator: " << status;
+  }
+}
+
+absl::Status Evaluator::AppendCsvRow(const EvalSummary& s, int64_t version, int64_t learner_step,
+                                     int64_t env_steps, double normalized) {
+  const std::string path = csv_path();
+  std::error_code ec;
+  const bool fresh = !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
+  std::ofstream out(path, std::ios::app);
+  if (!out) return absl::InternalError(absl::StrCat("cannot append to ", path));
+  if (fresh) out << kCsvHeader << "\n";
+  out << absl::StrFormat("%.1f,%s,%s,%d,%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.4f,",
+                         absl::ToDoubleSeconds(absl::Now() - start_), EvalPolicyName(s.policy),
+                         Task_Name(TaskAt(config_, s.task_index)), version, learner_step,
+                         env_steps, s.returns.size(), s.mean, s.stddev, s.min, s.max,
+                         s.success_rate);
+  if (std::isfinite(normalized)) out << absl::StrFormat("%.4f", normalized);
+  out << "\n";
+  out.flush();
+  if (!out) return absl::InternalError(absl::StrCat("writing ", path, " failed"));
+  return absl::OkStatus();
+}
+
+absl::Status Evaluator::Run(const std::function<bool()>& should_stop) {
+  if (config_.eval().score_baselines()) IVG_RETURN_IF_ERROR(ScoreBaselines());
+  while (!should_stop()) {
+    absl::StatusOr<bool> due = FetchIfDue();
+    if (!due.ok()) {
+      // A parameter set the policy cannot load (e.g. another model config) is skipped.
+      LOG(ERROR) << "evaluator: " << due.status();
+    } else if (*due) {
+      absl::StatusOr<std::vector<EvalSummary>> evaluated = EvaluateLearned();
+      if (!evaluated.ok()) return evaluated.status();
+      continue;
+    }
+    // Poll the parameter server about once a second, staying responsive to a stop.
+    for (int i = 0; i < 10 && !should_stop(); ++i) absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ivg::actor

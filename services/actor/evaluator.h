@@ -1,0 +1,112 @@
+// The evaluator: an actor that writes nothing to replay (Acme's convention). It scores the
+// deterministic policy (the mean action) of the newest published parameters every
+// eval.every_learner_steps learner steps, on eval.episodes fixed seeds per task (the same
+// seeds every time, disjoint from the actors'), and once per run a uniform random policy and
+// the scripted controller on the same seeds: the floor and ceiling every result is read
+// against, as the normalised score (eval - random) / (scripted - random).
+//
+// Results go to Prometheus (ivg_eval_*), to <cluster.run_dir>/eval.csv (one row per task and
+// evaluation; the launcher's progress line and learning curve read it) and to the log.
+#ifndef IVG_SERVICES_ACTOR_EVALUATOR_H_
+#define IVG_SERVICES_ACTOR_EVALUATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/metrics/metrics.h"
+#include "common/policy/policy_runner.h"
+#include "proto/config.pb.h"
+#include "proto/params.grpc.pb.h"
+#include "services/actor/env/sawyer_env.h"
+#include "services/replay/client/sharded_replay_client.h"
+
+namespace ivg::actor {
+
+enum class EvalPolicy { kLearned, kRandom, kScripted };
+const char* EvalPolicyName(EvalPolicy policy);
+
+// One policy's results on one task's eval seeds.
+struct EvalSummary {
+  EvalPolicy policy = EvalPolicy::kLearned;
+  int task_index = 0;
+  std::vector<double> returns;  // one per seed, in seed order
+  double mean = 0;
+  double stddev = 0;  // population standard deviation over the seeds
+  double min = 0;
+  double max = 0;
+  double success_rate = 0;
+};
+
+// Mean, spread and success rate of `returns` for `task` (success: episode_success.h).
+EvalSummary Summarize(const ExperimentConfig& config, EvalPolicy policy, int task_index,
+                      std::vector<double> returns);
+
+// (learned - random) / (scripted - random); NaN when the scripted and random means are equal
+// or either is missing.
+double NormalizedScore(double learned, double random, double scripted);
+
+class Evaluator {
+ public:
+  // Builds the environment and the policy, and clients of the parameter server and (for the
+  // env-step count only; it never inserts) of the replay shards named in `config`.
+  static absl::StatusOr<std::unique_ptr<Evaluator>> Create(const ExperimentConfig& config,
+                                                           metrics::MetricRegistry* registry);
+
+  // Scores the baselines (eval.score_baselines), then evaluates each due parameter version
+  // until `should_stop()`. Parameter-server outages are waited out.
+  absl::Status Run(const std::function<bool()>& should_stop);
+
+  // Random and scripted policies on every task's eval seeds; rows go to eval.csv.
+  absl::Status ScoreBaselines();
+  // Fetches and loads the newest parameters; true when the loaded ones are due for
+  // evaluation (the first version, then every eval.every_learner_steps learner steps).
+  absl::StatusOr<bool> FetchIfDue();
+  // The deterministic learned policy on every task's eval seeds; rows go to eval.csv.
+  absl::StatusOr<std::vector<EvalSummary>> EvaluateLearned();
+
+  // One episode of `policy` on task `task_index` from `seed`; returns its return.
+  absl::StatusOr<double> RunEpisode(EvalPolicy policy, int task_index, uint64_t seed);
+
+  // Per task index: the baselines' summaries (absent when not scored or no controller).
+  const std::map<int, EvalSummary>& random_baseline() const { return random_; }
+  const std::map<int, EvalSummary>& scripted_baseline() const { return scripted_; }
+  int64_t evaluations() const { return evaluations_; }
+  std::string csv_path() const;
+
+ private:
+  Evaluator(const ExperimentConfig& config, std::unique_ptr<env::SawyerEnv> env,
+            std::unique_ptr<policy::PolicyRunner> policy,
+            std::unique_ptr<replay::ShardedReplayClient> replay,
+            std::unique_ptr<ParameterService::Stub> params, metrics::MetricRegistry* registry);
+
+  absl::StatusOr<std::vector<EvalSummary>> EvaluateAllTasks(EvalPolicy policy);
+  // Environment steps inserted into the replay so far (sum over shards); -1 if unknown.
+  int64_t ReplayEnvSteps();
+  void Report(const EvalSummary& summary, int64_t version, int64_t learner_step,
+              int64_t env_steps);
+  absl::Status AppendCsvRow(const EvalSummary& summary, int64_t version, int64_t learner_step,
+                            int64_t env_steps, double normalized);
+
+  const ExperimentConfig config_;
+  std::unique_ptr<env::SawyerEnv> env_;
+  std::unique_ptr<policy::PolicyRunner> policy_;
+  std::unique_ptr<replay::ShardedReplayClient> replay_;  // null without shards
+  std::unique_ptr<ParameterService::Stub> params_;
+  metrics::MetricRegistry* const registry_;
+  const absl::Time start_ = absl::Now();
+  std::map<int, EvalSummary> random_, scripted_;
+  int64_t last_evaluated_step_ = -1;
+  int64_t learner_step_ = -1;
+  int64_t evaluations_ = 0;
+};
+
+}  // namespace ivg::actor
+
+#endif  // IVG_SERVICES_ACTOR_EVALUATOR_H_

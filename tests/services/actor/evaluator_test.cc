@@ -1,0 +1,130 @@
+// The evaluator against real peers on loopback (loopback_peers.h): baselines on fixed seeds,
+// the deterministic learned policy when due, eval.csv, and no writes to the replay.
+#include "services/actor/evaluator.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/services/actor/loopback_peers.h"
+
+namespace ivg::actor {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class EvaluatorTest : public testing::LoopbackPeersTest {
+ protected:
+  void SetUp() override {
+    // Reach has a scripted controller and pays every step near the cube, so 60 steps
+    // separate it clearly from a random policy.
+    StartPeers({"env.task=REACH_RED", "env.episode_steps=60", "eval.episodes=2",
+                "eval.every_learner_steps=10",
+                absl::StrCat("cluster.run_dir=", dir_.path(), "/run")});
+    auto evaluator = Evaluator::Create(config_, &eval_registry_);
+    ASSERT_TRUE(evaluator.ok()) << evaluator.status();
+    evaluator_ = std::move(*evaluator);
+  }
+
+  std::vector<std::string> CsvLines() {
+    std::ifstream in(evaluator_->csv_path());
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+  metrics::MetricRegistry eval_registry_;
+  std::unique_ptr<Evaluator> evaluator_;
+};
+
+TEST(EvalSummary, MeanSpreadAndSuccessRateOverTheSeeds) {
+  ExperimentConfig config;
+  config.mutable_env()->set_task(REACH_RED);
+  config.mutable_env()->set_episode_steps(200);  // Reach succeeds above 100.
+  EvalSummary s = Summarize(config, EvalPolicy::kLearned, 0, {50, 150, 100, 180});
+  EXPECT_DOUBLE_EQ(s.mean, 120);
+  EXPECT_NEAR(s.stddev, std::sqrt((70.0 * 70 + 30 * 30 + 20 * 20 + 60 * 60) / 4), 1e-9);
+  EXPECT_DOUBLE_EQ(s.min, 50);
+  EXPECT_DOUBLE_EQ(s.max, 180);
+  EXPECT_DOUBLE_EQ(s.success_rate, 0.5);  // 150 and 180; 100 is not above 100.
+}
+
+TEST(NormalizedScore, IsZeroAtRandomOneAtScriptedAndUndefinedWithoutASpread) {
+  EXPECT_DOUBLE_EQ(NormalizedScore(8, 8, 188), 0);
+  EXPECT_DOUBLE_EQ(NormalizedScore(188, 8, 188), 1);
+  EXPECT_DOUBLE_EQ(NormalizedScore(98, 8, 188), 0.5);
+  EXPECT_TRUE(std::isnan(NormalizedScore(5, 8, 8)));
+}
+
+TEST_F(EvaluatorTest, ScriptedBeatsRandomOnTheSameFixedSeedsAndRescoringRepeatsThem) {
+  ASSERT_TRUE(evaluator_->ScoreBaselines().ok());
+  const EvalSummary random = evaluator_->random_baseline().at(0);
+  const EvalSummary scripted = evaluator_->scripted_baseline().at(0);
+  ASSERT_EQ(random.returns.size(), 2u);
+  EXPECT_GT(scripted.mean, random.mean + 5) << "scripted " << scripted.mean << " random "
+                                             << random.mean;
+  ASSERT_TRUE(evaluator_->ScoreBaselines().ok());
+  EXPECT_EQ(evaluator_->random_baseline().at(0).returns, random.returns);
+  EXPECT_EQ(evaluator_->scripted_baseline().at(0).returns, scripted.returns);
+
+  const std::vector<std::string> lines = CsvLines();
+  ASSERT_EQ(lines.size(), 5u);  // header + (random, scripted) x 2
+  EXPECT_THAT(lines[0], StartsWith("wall_seconds,policy,task,param_version,learner_step"));
+  EXPECT_THAT(lines[1], HasSubstr(",random,REACH_RED,-1,-1,0,2,"));
+  EXPECT_THAT(lines[2], HasSubstr(",scripted,REACH_RED,-1,-1,0,2,"));
+}
+
+TEST_F(EvaluatorTest, EvaluatesTheFirstVersionThenEveryConfiguredLearnerSteps) {
+  absl::StatusOr<bool> due = evaluator_->FetchIfDue();
+  ASSERT_TRUE(due.ok()) << due.status();
+  EXPECT_FALSE(*due) << "nothing published yet";
+
+  Publish(/*version=*/1, /*learner_step=*/0);
+  due = evaluator_->FetchIfDue();
+  ASSERT_TRUE(due.ok() && *due);
+  ASSERT_TRUE(evaluator_->ScoreBaselines().ok());
+  auto first = evaluator_->EvaluateLearned();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ((*first)[0].returns.size(), 2u);
+  due = evaluator_->FetchIfDue();
+  ASSERT_TRUE(due.ok());
+  EXPECT_FALSE(*due) << "the same version again";
+
+  Publish(/*version=*/5, /*learner_step=*/5);
+  due = evaluator_->FetchIfDue();
+  ASSERT_TRUE(due.ok());
+  EXPECT_FALSE(*due) << "5 steps after the last evaluation, 10 configured";
+  Publish(/*version=*/10, /*learner_step=*/10);
+  due = evaluator_->FetchIfDue();
+  ASSERT_TRUE(due.ok());
+  EXPECT_TRUE(*due);
+  ASSERT_TRUE(evaluator_->EvaluateLearned().ok());
+  EXPECT_EQ(evaluator_->evaluations(), 2);
+
+  const std::vector<std::string> lines = CsvLines();
+  ASSERT_EQ(lines.size(), 5u);  // header, random, scripted, learned x 2
+  EXPECT_THAT(lines[3], HasSubstr(",learned,REACH_RED,1,0,0,2,"));
+  EXPECT_THAT(lines[4], HasSubstr(",learned,REACH_RED,10,10,0,2,"));
+  // The learned rows carry the normalised score (the baselines were scored first).
+  EXPECT_NE(lines[4].back(), ',');
+  // An evaluator never inserts into the replay.
+  EXPECT_EQ(ReplayTable().total_inserted_items(), 0);
+}
+
+TEST_F(EvaluatorTest, DeterministicEvaluationRepeatsExactlyOnTheSameParameters) {
+  Publish(/*version=*/1);
+  ASSERT_TRUE(evaluator_->FetchIfDue().ok());
+  auto a = evaluator_->RunEpisode(EvalPolicy::kLearned, 0, config_.eval().seed());
+  auto b = evaluator_->RunEpisode(EvalPolicy::kLearned, 0, config_.eval().seed());
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
+}
+
+}  // namespace
+}  // namespace ivg::actor
