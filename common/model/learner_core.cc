@@ -190,7 +190,45 @@ at::Tensor LearnerCore::DrawPolicyNoise(int64_t batch_size) {
   return noise.to(device_);
 }
 
-Result<LossValues> LearnerCore::ComputeGradients(const Batch& batch) {
+namespace {
+
+// The module group a parameter's gradient norm is reported under.
+std::string GradGroup(const std::string& name) {
+  const std::string module = name.substr(0, name.find('.'));
+  if (module == "reward" || module == "value" || module == "q") return "heads";
+  return module;
+}
+
+}  // namespace
+
+void LearnerCore::FillDiagnostics(const ModelLossTerms& terms, const Batch& batch,
+                                  double policy_loss, StepDiagnostics* d) {
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = terms.latents.detach();
+  const at::Tensor ids = batch.task_ids.to(x.device());
+  const at::Tensor onehot = TaskOneHot(ids, options_.model.num_tasks, x)
+                                .unsqueeze(1)
+                                .expand({x.size(0), x.size(1), options_.model.num_tasks});
+  auto [mean, log_std] = model_->policy->forward(x, onehot);
+  d->policy_log_std_mean = log_std.mean().item<double>();
+  d->policy_abs_mean_action = mean.abs().mean().item<double>();
+  d->policy_mean_outside_bounds = (mean.abs() > 1.0).to(at::kDouble).mean().item<double>();
+  d->imagined_objective = -policy_loss;
+  const double scale =
+      options_.loss.scale_value_by_one_minus_gamma ? 1.0 - options_.loss.gamma : 1.0;
+  d->value_mean = (model_->Value(x, onehot) / scale).mean().item<double>();
+  d->value_target_mean = terms.vtrace_targets.mean().item<double>();
+  std::map<std::string, double> squares;
+  for (const auto& item : model_->named_parameters(/*recurse=*/true)) {
+    const at::Tensor& grad = item.value().grad();
+    if (grad.defined()) squares[GradGroup(item.key())] += grad.pow(2).sum().item<double>();
+  }
+  d->grad_norms.clear();
+  for (const auto& [group, sum] : squares) d->grad_norms[group] = std::sqrt(sum);
+}
+
+Result<LossValues> LearnerCore::ComputeGradients(const Batch& batch,
+                                                 StepDiagnostics* diagnostics) {
   try {
     auto model_params = model_->ModelParameters();
     auto policy_params = model_->PolicyParameters();
@@ -230,6 +268,7 @@ Result<LossValues> LearnerCore::ComputeGradients(const Batch& batch) {
       *slots[i] = named[i].second->item<double>();
       if (!Finite(*slots[i]) && v.first_nonfinite.empty()) v.first_nonfinite = named[i].first;
     }
+    if (diagnostics != nullptr) FillDiagnostics(terms, batch, v.policy, diagnostics);
     return v;
   } catch (const std::exception& e) {
     return Result<LossValues>::Failure(std::string("learner step failed: ") + e.what());
@@ -249,9 +288,9 @@ Result<OpenLoopPrediction> LearnerCore::PredictOpenLoop(const Batch& batch) {
 
 Result<StepStats> LearnerCore::Step(const Batch& batch, Collective* collective) {
   if (Error e = ValidateBatch(batch, options_)) return Result<StepStats>::Failure(*e);
-  Result<LossValues> losses = ComputeGradients(batch);
-  if (!losses.ok()) return Result<StepStats>::Failure(losses.error());
   StepStats stats;
+  Result<LossValues> losses = ComputeGradients(batch, &stats.diagnostics);
+  if (!losses.ok()) return Result<StepStats>::Failure(losses.error());
   stats.losses = losses.value();
   try {
     auto model_params = model_->ModelParameters();

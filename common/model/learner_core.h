@@ -6,6 +6,7 @@
 #ifndef IVG_COMMON_MODEL_LEARNER_CORE_H_
 #define IVG_COMMON_MODEL_LEARNER_CORE_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,11 +38,27 @@ struct LossValues {
   std::string first_nonfinite;
 };
 
+// What says why an agent does or does not learn, from the same step (no extra batch):
+// the policy on the batch's latents, the value against its targets, and where the
+// gradients go. Means over the learner's own batch; reward units.
+struct StepDiagnostics {
+  double policy_log_std_mean = 0;      // mean log sigma(h)
+  double policy_abs_mean_action = 0;   // mean |mu(h)|
+  double policy_mean_outside_bounds = 0;  // fraction of mu(h) entries beyond [-1, 1]
+  double imagined_objective = 0;       // the policy objective (= -policy loss)
+  double value_mean = 0;               // V(e_t) over the batch's latents
+  double value_target_mean = 0;        // V-trace targets
+  // Gradient norm per module group (encoder, transition, decoder, heads, policy), before
+  // averaging across learners and clipping.
+  std::map<std::string, double> grad_norms;
+};
+
 struct StepStats {
   int64_t step = 0;  // Learner steps applied so far (after this one).
   bool applied = false;
   bool target_updated = false;
   LossValues losses;
+  StepDiagnostics diagnostics;
   double model_grad_norm = 0;   // Before clipping, after averaging across learners.
   double policy_grad_norm = 0;
   double allreduce_seconds = 0;
@@ -64,7 +81,8 @@ class LearnerCore {
 
   // Fills every parameter's .grad for one batch: phi from the model loss only, theta from the
   // policy loss only. Returns the loss values. Used by Step and by tests.
-  Result<LossValues> ComputeGradients(const Batch& batch);
+  Result<LossValues> ComputeGradients(const Batch& batch,
+                                      StepDiagnostics* diagnostics = nullptr);
 
   // The open-loop prediction of the model loss for `batch` (see PredictOpenLoop in losses.h),
   // computed without gradients: validates the batch like Step and changes no state. The
@@ -98,6 +116,8 @@ class LearnerCore {
 
  private:
   LearnerCore(const CoreOptions& options, at::Device device);
+  void FillDiagnostics(const ModelLossTerms& terms, const Batch& batch, double policy_loss,
+                       StepDiagnostics* diagnostics);
 
   CoreOptions options_;
   at::Device device_;

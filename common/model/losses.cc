@@ -100,7 +100,9 @@ OpenLoopPrediction PredictOpenLoop(IvgModelImpl& model, const Batch& batch,
   // burn-in alone gives the model loss's e_{H-1} without showing it later frames.
   at::Tensor e = model.encoder->forward(UnitImages(batch.images.slice(1, 0, h), like),
                                         batch.proprio.slice(1, 0, h).to(like.options()));
-  at::Tensor gs = OpenLoopRollout(*model.transition, e, batch.actions.to(like.options()), h);
+  at::Tensor actions = batch.actions.to(like.options());
+  if (o.clip_model_actions) actions = actions.clamp(-1.0, 1.0);
+  at::Tensor gs = OpenLoopRollout(*model.transition, e, actions, h);
   auto [image_logits, proprio_pred] = model.decoder->forward(gs);
   OpenLoopPrediction out;
   out.true_images = UnitImages(batch.images.slice(1, h, l), like);
@@ -119,6 +121,8 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
   at::Tensor images = UnitImages(batch.images, like);
   at::Tensor proprio = batch.proprio.to(like.options());
   at::Tensor actions = batch.actions.to(like.options());
+  // What the environment executed; the raw samples stay for the policy densities.
+  at::Tensor model_actions = o.clip_model_actions ? actions.clamp(-1.0, 1.0) : actions;
   at::Tensor rewards = batch.rewards.to(like.options());
   at::Tensor mu_log_probs = batch.behaviour_log_probs.to(like.options());
   at::Tensor task_ids = batch.task_ids.to(like.device());
@@ -132,7 +136,7 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
   out.latents = e;
 
   // Open-loop rollout from the end of burn-in with the replayed actions.
-  at::Tensor gs = OpenLoopRollout(*model.transition, e, actions, h);  // [B, K, D], times h..l-1.
+  at::Tensor gs = OpenLoopRollout(*model.transition, e, model_actions, h);  // [B, K, D], h..l-1.
 
   auto [image_logits, proprio_pred] = model.decoder->forward(gs);
   out.reconstruction_image = F::binary_cross_entropy_with_logits(
@@ -169,7 +173,7 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
   out.value = value_error.mean();
 
   if (o.policy_algorithm == PolicyAlgorithm::kSvg0) {
-    at::Tensor q_pred = model.Q(e.slice(1, 0, l - 1), actions.slice(1, 0, l - 1),
+    at::Tensor q_pred = model.Q(e.slice(1, 0, l - 1), model_actions.slice(1, 0, l - 1),
                                 onehot_seq.slice(1, 0, l - 1));
     out.q = (q_pred - out.q).pow(2).mean();
   } else {
@@ -196,7 +200,8 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
   if (o.policy_algorithm == PolicyAlgorithm::kSvg0 || o.imagination_horizon == 0) {
     auto [mean, log_std] = model.policy->forward(x0, onehot);
     at::Tensor a = mean + eps[0] * at::exp(log_std);
-    at::Tensor objective = model.Q(x0, a, onehot) / scale;
+    at::Tensor objective =
+        model.Q(x0, o.clip_model_actions ? a.clamp(-1.0, 1.0) : a, onehot) / scale;
     if (lambda != 0.0) {
       objective = objective - lambda * (GaussianLogProb(a, mean, log_std) -
                                         StandardNormalLogProb(a));
@@ -207,7 +212,9 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
   ImaginationModel fns;
   fns.policy = [&](const at::Tensor& x) { return model.policy->forward(x, onehot); };
   fns.transition = [&](const at::Tensor& x, const at::Tensor& a) {
-    return model.transition->forward(x, a);
+    // Clipped, the objective has no gradient pulling the mean beyond the bounds; the KL term
+    // still pulls it back towards the prior.
+    return model.transition->forward(x, o.clip_model_actions ? a.clamp(-1.0, 1.0) : a);
   };
   fns.reward = [&](const at::Tensor& x) {
     return model.reward->forward(x).gather(1, ids.unsqueeze(1)).squeeze(1);

@@ -39,6 +39,8 @@ struct LossOptions {
   int imagination_horizon = 5;  // N
   bool single_horizon = false;
   PolicyAlgorithm policy_algorithm = PolicyAlgorithm::kIvg;
+  // The transition and Q see actions clipped to [-1, 1] (what the environment executes).
+  bool clip_model_actions = false;
   double gamma = 0.99;
   double alpha_reward = 1.0;
   double beta_value = 1.0;

@@ -31,6 +31,7 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
   o.loss.model_rollout = l.model_rollout();
   o.loss.imagination_horizon = l.imagination_horizon();
   o.loss.single_horizon = l.single_horizon();
+  o.loss.clip_model_actions = l.clip_model_actions();
   o.loss.policy_algorithm =
       l.policy_algorithm() == POLICY_SVG0 ? PolicyAlgorithm::kSvg0 : PolicyAlgorithm::kIvg;
   o.loss.gamma = l.gamma();

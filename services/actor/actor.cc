@@ -10,6 +10,7 @@
 #include "common/status/status_macros.h"
 #include "glog/logging.h"
 #include "services/actor/episode_success.h"
+#include "services/actor/parameter_fetch.h"
 
 namespace ivg::actor {
 absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ExperimentConfig& config, int actor_id,
@@ -111,30 +112,27 @@ std::string Actor::TaskName(int task_index) const {
 }
 
 bool Actor::RefreshParameters() {
-  FetchRequest request;
-  request.set_have_version(policy_->version());
-  request.set_group(PARAMETER_GROUP_ACTOR);
-  FetchResponse response;
-  auto context = MakeClientContext(absl::Milliseconds(config_.cluster().rpc_deadline_ms()));
-  const grpc::Status status = params_->Fetch(context.get(), request, &response);
-  if (!status.ok()) {
-    if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
+  absl::StatusOr<FetchResponse> fetched =
+      FetchActorParameters(*params_, policy_->version(),
+                           absl::Milliseconds(config_.cluster().rpc_deadline_ms()));
+  if (!fetched.ok()) {
+    if (fetched.status().code() != absl::StatusCode::kNotFound) {
       fetch_failures_->Increment();
       LOG_EVERY_N(WARNING, 20) << "actor " << actor_id_ << ": parameter fetch failed: "
-                               << FromGrpcStatus(status) << " (keeping version "
+                               << fetched.status() << " (keeping version "
                                << policy_->version() << ")";
     }
     return policy_->version() >= 0;
   }
-  if (!response.up_to_date()) {
-    absl::Status loaded = policy_->Load(response.actor_params(), response.version());
+  if (!fetched->up_to_date()) {
+    absl::Status loaded = policy_->Load(fetched->actor_params(), fetched->version());
     if (!loaded.ok()) {
       fetch_failures_->Increment();
       LOG(ERROR) << "actor " << actor_id_ << ": cannot load parameters: " << loaded;
     }
   }
   param_version_->Set(static_cast<double>(policy_->version()));
-  param_version_lag_->Set(static_cast<double>(response.version() - policy_->version()));
+  param_version_lag_->Set(static_cast<double>(fetched->version() - policy_->version()));
   return policy_->version() >= 0;
 }
 
@@ -193,7 +191,6 @@ absl::Status Actor::RunEpisode() {
   episode.set_image_width(image_size);
   policy_->StartEpisode();
   double episode_return = 0;
-  const int64_t clipped_before = env_->clipped_action_count();
   const absl::Time start = absl::Now();
   while (true) {
     // Each frame's CNN features are computed once; the LSTM re-runs over the last H frames
@@ -212,16 +209,19 @@ absl::Status Actor::RunEpisode() {
     record->set_behaviour_log_prob(output.log_prob);
 
     const absl::Time step_start = absl::Now();
+    const int64_t clipped_before_step = env_->clipped_action_count();
     IVG_ASSIGN_OR_RETURN(step, env_->Step(output.action));
     env_step_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - step_start));
     env_steps_->Increment();
+    // Counted per step, like env steps, so their ratio over any interval is the clipped share.
+    clipped_actions_->Increment(
+        static_cast<double>(env_->clipped_action_count() - clipped_before_step));
     record->mutable_rewards()->Add(step.rewards.begin(), step.rewards.end());
     episode_return += step.reward;
     if (step.last) break;
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   env_steps_per_second_->Set(episode.steps_size() / std::max(seconds, 1e-9));
-  clipped_actions_->Increment(static_cast<double>(env_->clipped_action_count() - clipped_before));
   episode.set_episode_return(static_cast<float>(episode_return));
 
   const std::string task_name = TaskName(task_index);

@@ -19,6 +19,7 @@
 #include "glog/logging.h"
 #include "services/actor/env/scripted_policies.h"
 #include "services/actor/episode_success.h"
+#include "services/actor/parameter_fetch.h"
 
 namespace ivg::actor {
 namespace {
@@ -186,18 +187,16 @@ absl::Status Evaluator::ScoreBaselines() {
 }
 
 absl::StatusOr<bool> Evaluator::FetchIfDue() {
-  FetchRequest request;
-  request.set_have_version(policy_->version());
-  request.set_group(PARAMETER_GROUP_ACTOR);
-  FetchResponse response;
-  auto context = MakeClientContext(absl::Milliseconds(config_.cluster().rpc_deadline_ms()));
-  const grpc::Status status = params_->Fetch(context.get(), request, &response);
-  if (!status.ok()) {
-    if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
-      LOG_EVERY_N(WARNING, 20) << "evaluator: parameter fetch failed: " << FromGrpcStatus(status);
+  absl::StatusOr<FetchResponse> fetched =
+      FetchActorParameters(*params_, policy_->version(),
+                           absl::Milliseconds(config_.cluster().rpc_deadline_ms()));
+  if (!fetched.ok()) {
+    if (fetched.status().code() != absl::StatusCode::kNotFound) {
+      LOG_EVERY_N(WARNING, 20) << "evaluator: parameter fetch failed: " << fetched.status();
     }
     return false;
   }
+  const FetchResponse& response = *fetched;
   if (!response.up_to_date()) {
     // Loaded even when not yet due: the next poll then costs an up-to-date answer only.
     IVG_RETURN_IF_ERROR(policy_->Load(response.actor_params(), response.version()));

@@ -192,7 +192,8 @@ int Run(const std::vector<std::string>& flag_overrides) {
     if (stage < 2) AwaitRole(*plan, stage_roles[stage], absl::Seconds(60));
   }
 
-  ProgressReporter reporter(plan->metrics, run_dir, TaskNames(plan->config));
+  ProgressReporter reporter(plan->metrics, run_dir, TaskNames(plan->config),
+                            SequenceLength(plan->config));
   const absl::Time start = absl::Now();
   const absl::Duration progress_every = absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
   const double minutes = absl::GetFlag(FLAGS_minutes);

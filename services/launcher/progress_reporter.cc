@@ -32,6 +32,9 @@ constexpr char kLearnerStep[] = "ivg_learner_step";
 constexpr char kLearnerLoss[] = "ivg_learner_loss";
 constexpr char kReplayItems[] = "ivg_replay_items";
 constexpr char kParamVersion[] = "ivg_param_server_version";
+constexpr char kActorClipped[] = "ivg_actor_clipped_actions_total";
+constexpr char kLearnerSamples[] = "ivg_learner_samples_total";
+constexpr char kLearnerDiagnostic[] = "ivg_learner_diagnostic";
 constexpr char kEvalReturn[] = "ivg_eval_return";
 constexpr char kEvalNormalized[] = "ivg_eval_normalized_score";
 constexpr char kEvalLearnerStep[] = "ivg_eval_learner_step";
@@ -58,6 +61,7 @@ ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints) {
     if (endpoint.role == "actor") {
       totals.episodes += SumSamples(*samples, kActorEpisodes);
       totals.env_steps += SumSamples(*samples, kActorEnvSteps);
+      totals.clipped_actions += SumSamples(*samples, kActorClipped);
       for (const Sample& sample : *samples) {
         if (sample.name == kActorReturnSum) {
           totals.return_sum[sample.labels.count("task") ? sample.labels.at("task") : ""] +=
@@ -72,10 +76,13 @@ ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints) {
       totals.learner_steps = std::max(totals.learner_steps, SumSamples(*samples, kLearnerStep));
       totals.learner_steps_counted =
           std::max(totals.learner_steps_counted, SumSamples(*samples, kLearnerStepsCounted));
+      totals.learner_samples += SumSamples(*samples, kLearnerSamples);
       if (endpoint.process == "learner-0") {
         for (const Sample& sample : *samples) {
           if (sample.name == kLearnerLoss && sample.labels.count("term")) {
             totals.losses[sample.labels.at("term")] = sample.value;
+          } else if (sample.name == kLearnerDiagnostic && sample.labels.count("name")) {
+            totals.diagnostics[sample.labels.at("name")] = sample.value;
           }
         }
       }
@@ -105,7 +112,7 @@ ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints) {
 }
 
 ProgressRow MakeProgressRow(const ClusterTotals& previous, const ClusterTotals& current,
-                            absl::Time start, int processes_total) {
+                            absl::Time start, int processes_total, int sequence_length) {
   ProgressRow row;
   row.elapsed_seconds = absl::ToDoubleSeconds(current.when - start);
   const double dt = std::max(1e-3, absl::ToDoubleSeconds(current.when - previous.when));
@@ -130,6 +137,15 @@ ProgressRow MakeProgressRow(const ClusterTotals& previous, const ClusterTotals& 
   }
   row.losses = current.losses;
   row.eval = current.eval;
+  row.diagnostics = current.diagnostics;
+  const double new_steps = current.env_steps - previous.env_steps;
+  if (new_steps > 0) {
+    row.clipped_fraction =
+        std::max(0.0, current.clipped_actions - previous.clipped_actions) / new_steps;
+  }
+  if (current.env_steps > 0) {
+    row.replay_ratio = current.learner_samples * sequence_length / current.env_steps;
+  }
   row.eval_learner_step = current.eval_learner_step;
   row.processes_up = current.processes_up;
   row.processes_total = processes_total;
@@ -167,6 +183,22 @@ std::string FormatProgressLine(const ProgressRow& row) {
                         : std::string(" "),
                     absl::StrJoin(parts, ", "));
   }
+  auto diagnostic = [&row](const char* name) {
+    auto it = row.diagnostics.find(name);
+    return it == row.diagnostics.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
+  };
+  if (!row.diagnostics.empty() || std::isfinite(row.clipped_fraction)) {
+    absl::StrAppend(
+        &line,
+        absl::StrFormat(" | policy |mu| %.2f std %.2f beyond-bounds %.0f%% clipped %.0f%% | "
+                        "imagined %.3g V %.3g target %.3g | replay ratio %.2f",
+                        diagnostic("policy_abs_mean_action"),
+                        std::exp(diagnostic("policy_log_std_mean")),
+                        100 * diagnostic("policy_mean_outside_bounds"),
+                        100 * row.clipped_fraction, diagnostic("imagined_objective"),
+                        diagnostic("value_mean"), diagnostic("value_target_mean"),
+                        row.replay_ratio));
+  }
   if (!row.losses.empty()) {
     std::vector<std::string> parts;
     for (const auto& [term, value] : row.losses) parts.push_back(absl::StrFormat("%s %.4g", term, value));
@@ -176,18 +208,20 @@ std::string FormatProgressLine(const ProgressRow& row) {
 }
 
 ProgressReporter::ProgressReporter(std::vector<MetricsEndpoint> endpoints, std::string run_dir,
-                                   std::vector<std::string> task_names)
+                                   std::vector<std::string> task_names, int sequence_length)
     : endpoints_(std::move(endpoints)),
       run_dir_(std::move(run_dir)),
       start_(absl::Now()),
-      task_names_(std::move(task_names)) {
+      task_names_(std::move(task_names)),
+      sequence_length_(sequence_length) {
   previous_.when = start_;
 }
 
 ProgressRow ProgressReporter::Report() {
   const ClusterTotals current = ScrapeCluster(endpoints_);
   const ProgressRow row =
-      MakeProgressRow(previous_, current, start_, static_cast<int>(endpoints_.size()));
+      MakeProgressRow(previous_, current, start_, static_cast<int>(endpoints_.size()),
+                      sequence_length_);
   previous_ = current;
   std::cout << FormatProgressLine(row) << std::endl;
   AppendCsv(row);

@@ -44,6 +44,12 @@ struct ProgressRow {
   // The evaluator's newest results per task, and the learner step they evaluated (-1: none).
   std::map<std::string, EvalScores> eval;
   double eval_learner_step = -1;
+  // Learner rank 0's ivg_learner_diagnostic{name} values (policy std, |mu|, value, ...).
+  std::map<std::string, double> diagnostics;
+  // Actions the environment clipped, per env step of the interval (NaN without steps).
+  double clipped_fraction = std::numeric_limits<double>::quiet_NaN();
+  // Sequences sampled x sequence length / env steps so far: how often each step was replayed.
+  double replay_ratio = std::numeric_limits<double>::quiet_NaN();
   int processes_up = 0;
   int processes_total = 0;
 };
@@ -62,6 +68,9 @@ struct ClusterTotals {
   std::map<std::string, double> losses;
   std::map<std::string, EvalScores> eval;
   double eval_learner_step = -1;
+  std::map<std::string, double> diagnostics;
+  double clipped_actions = 0;
+  double learner_samples = 0;  // sequences, summed over ranks
   int processes_up = 0;
 };
 
@@ -69,8 +78,9 @@ struct ClusterTotals {
 ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints);
 
 // Rates and interval means between two scrapes.
+// `sequence_length` (H + K) turns sampled sequences into sampled steps for the replay ratio.
 ProgressRow MakeProgressRow(const ClusterTotals& previous, const ClusterTotals& current,
-                            absl::Time start, int processes_total);
+                            absl::Time start, int processes_total, int sequence_length = 1);
 
 std::string FormatProgressLine(const ProgressRow& row);
 
@@ -81,7 +91,7 @@ class ProgressReporter {
 
   // `task_names` label the return columns (the actors' "task" label values, e.g. LIFT_RED).
   ProgressReporter(std::vector<MetricsEndpoint> endpoints, std::string run_dir,
-                   std::vector<std::string> task_names);
+                   std::vector<std::string> task_names, int sequence_length);
 
   // Scrapes, prints the line to stdout, appends the CSV row, and redraws the curve.
   ProgressRow Report();
@@ -95,6 +105,7 @@ class ProgressReporter {
   const absl::Time start_;
   ClusterTotals previous_;
   const std::vector<std::string> task_names_;
+  const int sequence_length_;
   // The last kSmoothingWindow interval mean returns per task (the curve's moving mean).
   std::map<std::string, std::deque<double>> recent_returns_;
   int reports_ = 0;

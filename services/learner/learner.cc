@@ -80,7 +80,24 @@ struct LearnerMetrics {
     reconstructions = r.AddCounter("ivg_learner_reconstructions_total",
                                    "Open-loop reconstruction strips written (rank 0).")
                           .Get();
+    auto& diagnostics = r.AddGauge(
+        "ivg_learner_diagnostic",
+        "Why it learns or not, last step: policy log-std and |mean action| on the batch's "
+        "latents, the share of mean actions beyond the bounds, the imagined objective, the "
+        "value and its V-trace target (reward units).",
+        {"name"});
+    for (const char* name : {"policy_log_std_mean", "policy_abs_mean_action",
+                             "policy_mean_outside_bounds", "imagined_objective", "value_mean",
+                             "value_target_mean"}) {
+      diagnostic[name] = diagnostics.WithLabels({name});
+    }
+    module_grad_norm = &r.AddGauge("ivg_learner_module_grad_norm",
+                                   "Gradient norm per module group (this learner, before "
+                                   "averaging and clipping).",
+                                   {"module"});
   }
+  std::map<std::string, metrics::Gauge*> diagnostic;
+  metrics::Family<metrics::Gauge>* module_grad_norm;
   std::map<std::string, metrics::Gauge*> loss;
   metrics::Gauge *model_grad_norm, *policy_grad_norm, *steps_per_second, *samples_per_second,
       *step_gauge;
@@ -274,6 +291,16 @@ absl::Status Learner::Step() {
     metrics_->samples->Increment(lc.batch_size_per_learner());
     metrics_->model_grad_norm->Set(stats.model_grad_norm);
     metrics_->policy_grad_norm->Set(stats.policy_grad_norm);
+    const model::StepDiagnostics& d = stats.diagnostics;
+    metrics_->diagnostic["policy_log_std_mean"]->Set(d.policy_log_std_mean);
+    metrics_->diagnostic["policy_abs_mean_action"]->Set(d.policy_abs_mean_action);
+    metrics_->diagnostic["policy_mean_outside_bounds"]->Set(d.policy_mean_outside_bounds);
+    metrics_->diagnostic["imagined_objective"]->Set(d.imagined_objective);
+    metrics_->diagnostic["value_mean"]->Set(d.value_mean);
+    metrics_->diagnostic["value_target_mean"]->Set(d.value_target_mean);
+    for (const auto& [module, norm] : d.grad_norms) {
+      metrics_->module_grad_norm->WithLabels({module})->Set(norm);
+    }
     if (stats.target_updated) metrics_->target_updates->Increment();
     if (core_->step() % 100 == 0 || core_->step() == 1) {
       LOG(INFO) << "step " << core_->step() << " model_loss " << l.model_total << " policy_loss "

@@ -342,5 +342,43 @@ TEST(Networks, DecoderProducesSixChannelImagesAndUpsamplingSumsChannelGroups) {
   EXPECT_TRUE(at::allclose(up[0][1], at::full({8, 8}, 22.0)));
 }
 
+
+TEST(LearnerCore, StepReportsPolicyValueAndPerModuleGradientDiagnostics) {
+  CoreOptions o = testing::TinyOptions();
+  auto core = testing::MakeCore(o);
+  auto stats = core->Step(testing::MakeBatch(o, 2, 3));
+  ASSERT_TRUE(stats.ok()) << stats.error();
+  const StepDiagnostics& d = stats.value().diagnostics;
+  for (const char* module : {"encoder", "transition", "decoder", "heads", "policy"}) {
+    ASSERT_EQ(d.grad_norms.count(module), 1u) << module;
+    EXPECT_GT(d.grad_norms.at(module), 0.0) << module;
+  }
+  EXPECT_EQ(d.grad_norms.count("target_encoder"), 0u);
+  EXPECT_DOUBLE_EQ(d.imagined_objective, -stats.value().losses.policy);
+  EXPECT_GT(d.policy_abs_mean_action, 0.0);
+  EXPECT_GE(d.policy_mean_outside_bounds, 0.0);
+  EXPECT_LE(d.policy_mean_outside_bounds, 1.0);
+  EXPECT_TRUE(std::isfinite(d.value_mean) && std::isfinite(d.value_target_mean));
+}
+
+// One policy update on a fixed model raises the imagined objective for the same noise.
+TEST(LearnerCore, OnePolicyUpdateRaisesTheImaginedObjective) {
+  CoreOptions o = testing::TinyOptions();
+  o.optimizer.model_learning_rate = 0;  // A fixed model.
+  o.optimizer.policy_learning_rate = 1e-3;
+  o.optimizer.max_grad_norm = 0;  // No clipping: a plain Adam step.
+  auto core = testing::MakeCore(o);
+  Batch batch = testing::MakeBatch(o, 2, 5);
+  batch.policy_noise = core->DrawPolicyNoise(2);
+  auto before = core->ComputeGradients(batch);
+  ASSERT_TRUE(before.ok()) << before.error();
+  ASSERT_TRUE(core->Step(batch).ok());
+  auto after = core->ComputeGradients(batch);
+  ASSERT_TRUE(after.ok()) << after.error();
+  EXPECT_LT(after.value().policy, before.value().policy)
+      << "policy loss (-objective) before " << before.value().policy << " after "
+      << after.value().policy;
+}
+
 }  // namespace
 }  // namespace ivg::model

@@ -2,7 +2,9 @@
 // finite differences and the closed-form value gradient of a linear-quadratic model.
 #include "common/model/losses.h"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -232,6 +234,115 @@ TEST(PolicyLoss, ImaginationHorizonChangesTheObjective) {
   const double l1 = ComputePolicyLoss(model, latents, ids, noise.slice(0, 0, 1), one).item<double>();
   const double l3 = ComputePolicyLoss(model, latents, ids, noise, three).item<double>();
   EXPECT_NE(l1, l3);
+}
+
+// The model loss's V-trace targets come from the *target* encoder and value (psi), with the
+// KL-regularised reward and the online policy's importance ratios, and rho_clip != c_clip is
+// honoured. Checked once the online networks have moved away from the target copy (on a
+// fresh core they are equal, so a V-trace using the online value would pass unnoticed),
+// against a separate step-by-step computation.
+TEST(ModelLoss, VTraceTargetsUseTheTargetNetworksAfterTheOnlineOnesMoved) {
+  CoreOptions o = testing::TinyOptions();
+  o.loss.vtrace_rho_clip = 0.7;
+  o.loss.vtrace_c_clip = 1.3;
+  o.loss.kl_regularization = true;
+  o.loss.kl_lambda = 0.1;
+  o.optimizer.target_update_period = 1000;  // The target stays at its initial copy.
+  o.optimizer.model_learning_rate = 1e-2;
+  auto core = testing::MakeCore(o);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(core->Step(testing::MakeBatch(o, 2, 10 + i)).ok());
+  IvgModelImpl& m = *core->model();
+  ASSERT_FALSE(at::allclose(m.encoder->parameters()[0], m.target_encoder->parameters()[0]))
+      << "the online encoder did not move";
+
+  Batch batch = testing::MakeBatch(o, 2, 99);
+  batch.behaviour_log_probs = at::randn({2, o.loss.sequence_length()}) - 2.0;
+  torch::NoGradGuard no_grad;
+  ModelLossTerms terms = ComputeModelLoss(m, batch, o.loss);
+
+  const int64_t b = 2, l = o.loss.sequence_length();
+  const double scale = o.loss.scale_value_by_one_minus_gamma ? 1.0 - o.loss.gamma : 1.0;
+  at::Tensor images = batch.images.to(at::kFloat) / 255.0;
+  at::Tensor onehot = at::ones({b, l, 1});
+  at::Tensor u = m.TargetValue(m.target_encoder->forward(images, batch.proprio), onehot) / scale;
+  at::Tensor e = m.encoder->forward(images, batch.proprio);
+  auto [mean, log_std] = m.policy->forward(e, onehot);
+  at::Tensor log_pi = GaussianLogProb(batch.actions, mean, log_std);
+  at::Tensor r = batch.rewards.select(2, 0) -
+                 o.loss.kl_lambda * (log_pi - StandardNormalLogProb(batch.actions));
+  at::Tensor ratio = at::exp(log_pi - batch.behaviour_log_probs);
+  for (int64_t row = 0; row < b; ++row) {
+    // v_t = u_t + delta_t + gamma c_t (v_{t+1} - u_{t+1}), from the end backwards.
+    std::vector<double> v(l);
+    v[l - 1] = u[row][l - 1].item<double>();
+    for (int64_t t = l - 2; t >= 0; --t) {
+      const double rho = std::min(o.loss.vtrace_rho_clip, ratio[row][t].item<double>());
+      const double c = std::min(o.loss.vtrace_c_clip, ratio[row][t].item<double>());
+      const double delta = rho * (r[row][t].item<double>() +
+                                  o.loss.gamma * u[row][t + 1].item<double>() -
+                                  u[row][t].item<double>());
+      v[t] = u[row][t].item<double>() + delta +
+             o.loss.gamma * c * (v[t + 1] - u[row][t + 1].item<double>());
+    }
+    for (int64_t t = 0; t < l; ++t) {
+      EXPECT_NEAR(terms.vtrace_targets[row][t].item<double>(), v[t], 1e-4)
+          << "row " << row << " t " << t;
+    }
+  }
+  // And they are not what the online value would give.
+  at::Tensor online_u = m.Value(e, onehot) / scale;
+  EXPECT_FALSE(at::allclose(online_u, u, 1e-3, 1e-4));
+}
+
+
+// With clip_model_actions the model sees what the environment executes: replayed actions
+// beyond the bounds train the transition like the clipped ones, and the imagined objective
+// gives the policy no gradient towards means beyond the bounds (the collapse measured in
+// bench/README.md, "Learning").
+TEST(ClipModelActions, TheModelLossSeesExecutedActionsAndImaginationStopsPushingBeyondBounds) {
+  CoreOptions o = testing::TinyOptions();
+  o.loss.clip_model_actions = true;
+  o.loss.kl_regularization = false;
+  auto core = testing::MakeCore(o);
+  IvgModelImpl& m = *core->model();
+  Batch batch = testing::MakeBatch(o, 2, 21);
+  Batch clipped = batch;
+  batch.actions = batch.actions * 5.0;
+  clipped.actions = batch.actions.clamp(-1.0, 1.0);
+  {
+    torch::NoGradGuard no_grad;
+    ModelLossTerms raw = ComputeModelLoss(m, batch, o.loss);
+    ModelLossTerms executed = ComputeModelLoss(m, clipped, o.loss);
+    EXPECT_TRUE(at::allclose(raw.consistency, executed.consistency));
+    EXPECT_TRUE(at::allclose(raw.reward, executed.reward));
+  }
+
+  // Every imagined action far beyond the bounds: the policy's output bias (fc3: means, then
+  // log-stds) at +10 puts each mean near 10 (its weights start tiny).
+  {
+    torch::NoGradGuard no_grad;
+    m.policy->named_parameters()["fc3.bias"].fill_(10.0);
+  }
+  ModelLossTerms terms = ComputeModelLoss(m, batch, o.loss);
+  at::Tensor noise = at::zeros({o.loss.imagination_horizon, 2 * o.loss.sequence_length(),
+                                o.model.action_size});
+  at::Tensor loss = ComputePolicyLoss(m, terms.latents, batch.task_ids, noise, o.loss);
+  auto squared_policy_gradient = [&m](const at::Tensor& policy_loss) {
+    auto grads = torch::autograd::grad({policy_loss}, m.PolicyParameters(), {}, false, false,
+                                       /*allow_unused=*/true);
+    double sum = 0;
+    for (const auto& g : grads) {
+      if (g.defined()) sum += g.pow(2).sum().item<double>();
+    }
+    return sum;
+  };
+  EXPECT_EQ(squared_policy_gradient(loss), 0.0)
+      << "the objective still pulls the mean beyond the bounds";
+  o.loss.clip_model_actions = false;
+  EXPECT_GT(squared_policy_gradient(
+                ComputePolicyLoss(m, terms.latents, batch.task_ids, noise, o.loss)),
+            0.0)
+      << "without clipping the raw actions reach the model";
 }
 
 }  // namespace

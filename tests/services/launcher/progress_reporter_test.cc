@@ -33,6 +33,31 @@ TEST(FormatProgressLine, NoEvalColumnWithoutAnEvaluator) {
   EXPECT_THAT(FormatProgressLine(ProgressRow()), Not(HasSubstr("eval")));
 }
 
+TEST(FormatProgressLine, ShowsWhyThePolicyLearnsOrNot) {
+  ProgressRow row;
+  row.diagnostics = {{"policy_abs_mean_action", 0.42}, {"policy_log_std_mean", 0.0},
+                     {"policy_mean_outside_bounds", 0.25}, {"imagined_objective", 2.5},
+                     {"value_mean", 2.0}, {"value_target_mean", 2.1}};
+  row.clipped_fraction = 0.5;
+  row.replay_ratio = 0.15;
+  EXPECT_THAT(FormatProgressLine(row),
+              HasSubstr("| policy |mu| 0.42 std 1.00 beyond-bounds 25% clipped 50% | "
+                        "imagined 2.5 V 2 target 2.1 | replay ratio 0.15"));
+}
+
+TEST(MakeProgressRow, ClippedFractionPerEnvStepAndReplayRatioOfSampledSteps) {
+  ClusterTotals previous, current;
+  current.when = previous.when + absl::Seconds(5);
+  previous.env_steps = 1000;
+  previous.clipped_actions = 100;
+  current.env_steps = 2000;
+  current.clipped_actions = 350;
+  current.learner_samples = 50;  // sequences of 8 steps: 400 sampled steps
+  ProgressRow row = MakeProgressRow(previous, current, previous.when, 3, /*sequence_length=*/8);
+  EXPECT_DOUBLE_EQ(row.clipped_fraction, 0.25);
+  EXPECT_DOUBLE_EQ(row.replay_ratio, 0.2);
+}
+
 TEST(MakeProgressRow, CarriesTheEvaluatorsScores) {
   ClusterTotals previous, current;
   current.when = previous.when + absl::Seconds(5);
