@@ -1,6 +1,6 @@
 // The start-up and shutdown skeleton every service binary shares (ivg_replay_server,
-// ivg_param_server, ivg_learner, ivg_actor), so that they read the same flags, fail the same
-// way and announce themselves with the same line.
+// ivg_param_server, ivg_learner, ivg_actor, ivg_evaluator), so that they read the same flags,
+// fail the same way and announce themselves with the same line.
 //
 // Flags (defined here, so no main declares them again):
 //   --config=FILE          experiment config (textproto or JSON); empty = the built-in defaults

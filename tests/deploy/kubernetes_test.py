@@ -167,6 +167,29 @@ class KustomizeBase(unittest.TestCase):
     def test_rendered_objects_have_required_fields_and_valid_references(self):
         self.assertEqual(ObjectChecker(self.objects).check(), [])
 
+    def test_every_statefulset_source_declares_its_volume_claim_templates_as_a_list(self):
+        # kustomize v2 (built into Debian 12's kubectl 1.20, which scripts/bootstrap.sh
+        # installs on a fresh machine) creates volumeClaimTemplates as a *mapping* when it adds
+        # commonLabels to a StatefulSet that has none: an invalid object. Newer kubectl renders
+        # the same files correctly, so this checks the sources, whatever kubectl is installed.
+        found = 0
+        for name in sorted(os.listdir(lib.K8S_BASE)):
+            if not name.endswith(".yaml") or name == "kustomization.yaml":
+                continue
+            with open(os.path.join(lib.K8S_BASE, name)) as f:
+                for obj in lib.load_yaml_documents(f.read()):
+                    if obj and obj.get("kind") == "StatefulSet":
+                        found += 1
+                        self.assertIsInstance(obj["spec"].get("volumeClaimTemplates"), list,
+                                              "%s: StatefulSet %s" % (name, obj["metadata"]["name"]))
+        self.assertGreaterEqual(found, 3)
+
+    def test_rendered_statefulsets_have_list_volume_claim_templates(self):
+        for obj in self.objects:
+            if obj["kind"] == "StatefulSet":
+                self.assertIsInstance(obj["spec"].get("volumeClaimTemplates", []), list,
+                                      obj["metadata"]["name"])
+
     def test_the_checker_finds_broken_references(self):
         broken = json.loads(json.dumps(self.objects))
         for obj in broken:
