@@ -17,7 +17,9 @@
 #include "common/grpc/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "glog/logging.h"
+#include "common/image/apng_writer.h"
 #include "services/actor/env/scripted_policies.h"
+#include "services/actor/eval_video.h"
 #include "services/actor/episode_success.h"
 #include "services/actor/parameter_fetch.h"
 
@@ -114,7 +116,13 @@ Evaluator::Evaluator(const ExperimentConfig& config, std::unique_ptr<env::Sawyer
 
 std::string Evaluator::csv_path() const { return config_.cluster().run_dir() + "/eval.csv"; }
 
-absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, uint64_t seed) {
+std::string Evaluator::videos_dir() const { return config_.cluster().run_dir() + "/videos"; }
+
+absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, uint64_t seed,
+                                             std::vector<std::vector<uint8_t>>* video) {
+  EvalVideoLayout layout;
+  layout.image_size = config_.env().image_size();
+  const double max_reward = MaxStepReward(TaskAt(config_, task_index));
   IVG_RETURN_IF_ERROR(env_->SetTaskIndex(task_index));
   IVG_ASSIGN_OR_RETURN(env::TimeStep step, env_->Reset(seed));
   std::unique_ptr<env::ScriptedTaskPolicy> scripted;
@@ -130,6 +138,9 @@ absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, 
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   policy_->StartEpisode();
   double episode_return = 0;
+  if (video != nullptr) {
+    video->push_back(EvalVideoFrame(step.observation.pixels, /*reward=*/0, max_reward, layout));
+  }
   while (!step.last) {
     std::vector<float> action(env::kActionSize);
     switch (policy) {
@@ -152,11 +163,15 @@ absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, 
     }
     IVG_ASSIGN_OR_RETURN(step, env_->Step(action));
     episode_return += step.reward;
+    if (video != nullptr) {
+      video->push_back(EvalVideoFrame(step.observation.pixels, step.reward, max_reward, layout));
+    }
   }
   return episode_return;
 }
 
-absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateAllTasks(EvalPolicy policy) {
+absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateAllTasks(
+    EvalPolicy policy, std::vector<std::vector<uint8_t>>* video) {
   std::vector<EvalSummary> summaries;
   for (int task = 0; task < NumTasks(config_); ++task) {
     if (policy == EvalPolicy::kScripted &&
@@ -165,8 +180,10 @@ absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateAllTasks(EvalPolicy 
     }
     std::vector<double> returns;
     for (int i = 0; i < config_.eval().episodes(); ++i) {
-      IVG_ASSIGN_OR_RETURN(
-          double r, RunEpisode(policy, task, static_cast<uint64_t>(config_.eval().seed() + i)));
+      // The video shows the first task's first seed.
+      IVG_ASSIGN_OR_RETURN(double r,
+                           RunEpisode(policy, task, static_cast<uint64_t>(config_.eval().seed() + i),
+                                      task == 0 && i == 0 ? video : nullptr));
       returns.push_back(r);
     }
     summaries.push_back(Summarize(config_, policy, task, std::move(returns)));
@@ -210,7 +227,11 @@ absl::StatusOr<bool> Evaluator::FetchIfDue() {
 absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateLearned() {
   if (policy_->version() < 0) return absl::FailedPreconditionError("no parameters loaded");
   const absl::Time start = absl::Now();
-  IVG_ASSIGN_OR_RETURN(std::vector<EvalSummary> summaries, EvaluateAllTasks(EvalPolicy::kLearned));
+  std::vector<std::vector<uint8_t>> video;
+  IVG_ASSIGN_OR_RETURN(std::vector<EvalSummary> summaries,
+                       EvaluateAllTasks(EvalPolicy::kLearned,
+                                        config_.eval().write_videos() ? &video : nullptr));
+  if (!video.empty()) WriteVideo(video);
   const int64_t env_steps = ReplayEnvSteps();
   for (const EvalSummary& s : summaries) Report(s, policy_->version(), learner_step_, env_steps);
   last_evaluated_step_ = learner_step_;
@@ -222,6 +243,26 @@ absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateLearned() {
       .Get()
       ->Set(absl::ToDoubleSeconds(absl::Now() - start));
   return summaries;
+}
+
+void Evaluator::WriteVideo(const std::vector<std::vector<uint8_t>>& frames) {
+  std::error_code ec;
+  std::filesystem::create_directories(videos_dir(), ec);
+  EvalVideoLayout layout;
+  layout.image_size = config_.env().image_size();
+  // One frame per control step (substeps x physics_timestep, 0.05 s by default): real time.
+  const double control_seconds = config_.env().substeps() * config_.env().physics_timestep();
+  const int fps = std::max(1, static_cast<int>(std::lround(1.0 / control_seconds)));
+  const std::string path = absl::StrCat(videos_dir(), "/eval_step_", learner_step_, ".png");
+  absl::Status status =
+      image::WriteAnimatedPng(path, layout.width(), layout.height(), frames, fps);
+  if (status.ok()) {
+    std::filesystem::copy_file(path, videos_dir() + "/latest.png.tmp",
+                               std::filesystem::copy_options::overwrite_existing, ec);
+    std::filesystem::rename(videos_dir() + "/latest.png.tmp", videos_dir() + "/latest.png", ec);
+    if (ec) status = absl::InternalError(absl::StrCat("updating latest.png: ", ec.message()));
+  }
+  if (!status.ok()) LOG(WARNING) << "evaluator: video for step " << learner_step_ << ": " << status;
 }
 
 int64_t Evaluator::ReplayEnvSteps() {

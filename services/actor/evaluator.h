@@ -71,14 +71,19 @@ class Evaluator {
   // The deterministic learned policy on every task's eval seeds; rows go to eval.csv.
   absl::StatusOr<std::vector<EvalSummary>> EvaluateLearned();
 
-  // One episode of `policy` on task `task_index` from `seed`; returns its return.
-  absl::StatusOr<double> RunEpisode(EvalPolicy policy, int task_index, uint64_t seed);
+  // One episode of `policy` on task `task_index` from `seed`; returns its return. With
+  // `video`, appends one frame per observation (eval_video.h).
+  absl::StatusOr<double> RunEpisode(EvalPolicy policy, int task_index, uint64_t seed,
+                                    std::vector<std::vector<uint8_t>>* video = nullptr);
 
   // Per task index: the baselines' summaries (absent when not scored or no controller).
   const std::map<int, EvalSummary>& random_baseline() const { return random_; }
   const std::map<int, EvalSummary>& scripted_baseline() const { return scripted_; }
   int64_t evaluations() const { return evaluations_; }
   std::string csv_path() const;
+  // <run_dir>/videos: eval_step_<N>.png (animated PNG of the first task's first eval seed,
+  // learned policy, both cameras and the reward bar) and latest.png, with eval.write_videos.
+  std::string videos_dir() const;
 
  private:
   Evaluator(const ExperimentConfig& config, std::unique_ptr<env::SawyerEnv> env,
@@ -86,7 +91,10 @@ class Evaluator {
             std::unique_ptr<replay::ShardedReplayClient> replay,
             std::unique_ptr<ParameterService::Stub> params, metrics::MetricRegistry* registry);
 
-  absl::StatusOr<std::vector<EvalSummary>> EvaluateAllTasks(EvalPolicy policy);
+  absl::StatusOr<std::vector<EvalSummary>> EvaluateAllTasks(
+      EvalPolicy policy, std::vector<std::vector<uint8_t>>* video = nullptr);
+  // Failures are logged: a video never stops an evaluation.
+  void WriteVideo(const std::vector<std::vector<uint8_t>>& frames);
   // Environment steps inserted into the replay so far (sum over shards); -1 if unknown.
   int64_t ReplayEnvSteps();
   void Report(const EvalSummary& summary, int64_t version, int64_t learner_step,

@@ -174,8 +174,11 @@ int Run(const std::vector<std::string>& flag_overrides) {
             << "', tasks " << absl::StrJoin(TaskNames(plan->config), ",") << "\n"
             << "  " << plan->config.cluster().num_replay_shards() << " replay shards, 1 parameter server, "
             << plan->config.learner().num_learners() << " learners, " << plan->config.actor().num_actors()
-            << " actors\n  run dir " << run_dir << " (config.textproto, logs/, checkpoint_rank*.pt, metrics.csv, "
-            << "learning_curve.png, reconstructions/)\n  Ctrl-C stops everything." << std::endl;
+            << " actors" << (plan->config.eval().enabled() ? ", the evaluator" : "")
+            << "\n  run dir " << run_dir
+            << " (config.textproto, logs/, checkpoint_rank*.pt, metrics.csv, eval.csv, "
+            << "learning_curve.png, videos/, reconstructions/)\n  Ctrl-C stops everything."
+            << std::endl;
 
   ProcessSupervisor supervisor(absl::StrCat(run_dir, "/logs"));
   // Servers first, so clients find them; each stage waits for the previous one to serve.

@@ -3,7 +3,9 @@
 #include "services/actor/evaluator.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -115,6 +117,18 @@ TEST_F(EvaluatorTest, EvaluatesTheFirstVersionThenEveryConfiguredLearnerSteps) {
   EXPECT_NE(lines[4].back(), ',');
   // An evaluator never inserts into the replay.
   EXPECT_EQ(ReplayTable().total_inserted_items(), 0);
+  // Each evaluation leaves an animated PNG of its first episode (60 steps + the first frame),
+  // and latest.png is the newest.
+  for (const char* name : {"/eval_step_0.png", "/eval_step_10.png", "/latest.png"}) {
+    EXPECT_TRUE(std::filesystem::exists(evaluator_->videos_dir() + name)) << name;
+  }
+  std::ifstream latest(evaluator_->videos_dir() + "/latest.png", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(latest)), std::istreambuf_iterator<char>());
+  const size_t actl = bytes.find("acTL");
+  ASSERT_NE(actl, std::string::npos);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[actl + 7]), 61);
+  EXPECT_EQ(std::filesystem::file_size(evaluator_->videos_dir() + "/latest.png"),
+            std::filesystem::file_size(evaluator_->videos_dir() + "/eval_step_10.png"));
 }
 
 TEST_F(EvaluatorTest, DeterministicEvaluationRepeatsExactlyOnTheSameParameters) {
