@@ -347,3 +347,40 @@ TEST(ClipModelActions, TheModelLossSeesExecutedActionsAndImaginationStopsPushing
 
 }  // namespace
 }  // namespace ivg::model
+
+namespace ivg::model {
+namespace {
+
+// With learner.scale_value_by_one_minus_gamma the value head predicts (1 - gamma) V; the
+// objective divides it back, so a head scaled by (1 - gamma) gives the same objective in
+// reward units as the unscaled head with scaling off.
+TEST(PolicyLoss, ObjectiveInRewardUnitsIsTheSameWithValueScalingOnAndOff) {
+  CoreOptions o = testing::TinyOptions();
+  o.loss.gamma = 0.9;
+  auto core = testing::MakeCore(o);
+  IvgModelImpl& m = *core->model();
+  Batch batch = testing::MakeBatch(o, 2, 31);
+  at::Tensor noise = core->DrawPolicyNoise(2);
+  torch::NoGradGuard no_grad;
+  at::Tensor latents = ComputeModelLoss(m, batch, o.loss).latents;
+
+  o.loss.scale_value_by_one_minus_gamma = false;
+  const double unscaled = ComputePolicyLoss(m, latents, batch.task_ids, noise, o.loss)
+                              .item<double>();
+  // The value head's last layer times (1 - gamma): it now predicts (1 - gamma) V.
+  for (auto& p : m.value->named_parameters()) {
+    if (p.key().rfind("fc3.", 0) == 0) p.value().mul_(1.0 - o.loss.gamma);
+  }
+  o.loss.scale_value_by_one_minus_gamma = true;
+  const double scaled = ComputePolicyLoss(m, latents, batch.task_ids, noise, o.loss)
+                            .item<double>();
+  EXPECT_NEAR(scaled, unscaled, 1e-5 * std::max(1.0, std::abs(unscaled)));
+  // And the scaling matters: the same scaled head without dividing back differs.
+  o.loss.scale_value_by_one_minus_gamma = false;
+  EXPECT_GT(std::abs(ComputePolicyLoss(m, latents, batch.task_ids, noise, o.loss)
+                         .item<double>() - unscaled),
+            1e-4);
+}
+
+}  // namespace
+}  // namespace ivg::model
