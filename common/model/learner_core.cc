@@ -214,17 +214,18 @@ void LearnerCore::FillDiagnostics(const ModelLossTerms& terms, const Batch& batc
   d->policy_abs_mean_action = mean.abs().mean().item<double>();
   d->policy_mean_outside_bounds = (mean.abs() > 1.0).to(at::kDouble).mean().item<double>();
   d->imagined_objective = -policy_loss;
-  const double scale =
-      options_.loss.scale_value_by_one_minus_gamma ? 1.0 - options_.loss.gamma : 1.0;
-  d->value_mean = (model_->Value(x, onehot) / scale).mean().item<double>();
+  d->value_mean = (model_->Value(x, onehot) / ValueScale(options_.loss)).mean().item<double>();
   d->value_target_mean = terms.vtrace_targets.mean().item<double>();
-  std::map<std::string, double> squares;
+  // Summed as tensors and read once per group: one host read per group, not per parameter.
+  std::map<std::string, at::Tensor> squares;
   for (const auto& item : model_->named_parameters(/*recurse=*/true)) {
     const at::Tensor& grad = item.value().grad();
-    if (grad.defined()) squares[GradGroup(item.key())] += grad.pow(2).sum().item<double>();
+    if (!grad.defined()) continue;
+    at::Tensor& sum = squares[GradGroup(item.key())];
+    sum = sum.defined() ? sum + grad.pow(2).sum() : grad.pow(2).sum();
   }
   d->grad_norms.clear();
-  for (const auto& [group, sum] : squares) d->grad_norms[group] = std::sqrt(sum);
+  for (const auto& [group, sum] : squares) d->grad_norms[group] = std::sqrt(sum.item<double>());
 }
 
 Result<LossValues> LearnerCore::ComputeGradients(const Batch& batch,

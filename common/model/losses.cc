@@ -59,11 +59,11 @@ at::Tensor ImaginedValueObjective(const ImaginationModel& model, const at::Tenso
   return options.single_horizon ? total : total / static_cast<double>(n);
 }
 
-namespace {
-
 double ValueScale(const LossOptions& o) {
   return o.scale_value_by_one_minus_gamma ? (1.0 - o.gamma) : 1.0;
 }
+
+namespace {
 
 // uint8 pixels [B, T, C, S, S] -> [0, 1] in the parameters' dtype and device.
 at::Tensor UnitImages(const at::Tensor& pixels, const at::Tensor& like) {

@@ -102,6 +102,10 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
                              const at::Tensor& task_ids, const at::Tensor& noise,
                              const LossOptions& options);
 
+// What the value heads predict per unit of value in reward units: (1 - gamma) with
+// scale_value_by_one_minus_gamma, else 1. Divide a head's output by it for reward units.
+double ValueScale(const LossOptions& options);
+
 // One-hot task rows [.., M] in the dtype of `like`.
 at::Tensor TaskOneHot(const at::Tensor& task_ids, int num_tasks, const at::Tensor& like);
 

@@ -15,12 +15,12 @@
 #include "common/config/derived_values.h"
 #include "common/grpc/client_context.h"
 #include "common/grpc/grpc_status.h"
+#include "common/image/apng_writer.h"
 #include "common/status/status_macros.h"
 #include "glog/logging.h"
-#include "common/image/apng_writer.h"
 #include "services/actor/env/scripted_policies.h"
-#include "services/actor/eval_video.h"
 #include "services/actor/episode_success.h"
+#include "services/actor/eval_video.h"
 #include "services/actor/parameter_fetch.h"
 
 namespace ivg::actor {
@@ -97,9 +97,8 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const ExperimentCon
     return absl::InternalError(absl::StrCat("cannot create run directory ",
                                             config.cluster().run_dir(), ": ", ec.message()));
   }
-  return std::unique_ptr<Evaluator>(new Evaluator(config, std::move(environment),
-                                                  std::move(policy), std::move(replay),
-                                                  std::move(params), registry));
+  return std::unique_ptr<Evaluator>(new Evaluator(config, std::move(environment), std::move(policy),
+                                                  std::move(replay), std::move(params), registry));
 }
 
 Evaluator::Evaluator(const ExperimentConfig& config, std::unique_ptr<env::SawyerEnv> env,
@@ -112,7 +111,9 @@ Evaluator::Evaluator(const ExperimentConfig& config, std::unique_ptr<env::Sawyer
       policy_(std::move(policy)),
       replay_(std::move(replay)),
       params_(std::move(params)),
-      registry_(registry) {}
+      registry_(registry) {
+  video_layout_.image_size = config_.env().image_size();
+}
 
 std::string Evaluator::csv_path() const { return config_.cluster().run_dir() + "/eval.csv"; }
 
@@ -120,8 +121,6 @@ std::string Evaluator::videos_dir() const { return config_.cluster().run_dir() +
 
 absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, uint64_t seed,
                                              std::vector<std::vector<uint8_t>>* video) {
-  EvalVideoLayout layout;
-  layout.image_size = config_.env().image_size();
   const double max_reward = MaxStepReward(TaskAt(config_, task_index));
   IVG_RETURN_IF_ERROR(env_->SetTaskIndex(task_index));
   IVG_ASSIGN_OR_RETURN(env::TimeStep step, env_->Reset(seed));
@@ -139,7 +138,8 @@ absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, 
   policy_->StartEpisode();
   double episode_return = 0;
   if (video != nullptr) {
-    video->push_back(EvalVideoFrame(step.observation.pixels, /*reward=*/0, max_reward, layout));
+    video->push_back(
+        EvalVideoFrame(step.observation.pixels, /*reward=*/0, max_reward, video_layout_));
   }
   while (!step.last) {
     std::vector<float> action(env::kActionSize);
@@ -164,7 +164,8 @@ absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, 
     IVG_ASSIGN_OR_RETURN(step, env_->Step(action));
     episode_return += step.reward;
     if (video != nullptr) {
-      video->push_back(EvalVideoFrame(step.observation.pixels, step.reward, max_reward, layout));
+      video->push_back(
+          EvalVideoFrame(step.observation.pixels, step.reward, max_reward, video_layout_));
     }
   }
   return episode_return;
@@ -181,9 +182,9 @@ absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateAllTasks(
     std::vector<double> returns;
     for (int i = 0; i < config_.eval().episodes(); ++i) {
       // The video shows the first task's first seed.
-      IVG_ASSIGN_OR_RETURN(double r,
-                           RunEpisode(policy, task, static_cast<uint64_t>(config_.eval().seed() + i),
-                                      task == 0 && i == 0 ? video : nullptr));
+      IVG_ASSIGN_OR_RETURN(
+          double r, RunEpisode(policy, task, static_cast<uint64_t>(config_.eval().seed() + i),
+                               task == 0 && i == 0 ? video : nullptr));
       returns.push_back(r);
     }
     summaries.push_back(Summarize(config_, policy, task, std::move(returns)));
@@ -204,9 +205,8 @@ absl::Status Evaluator::ScoreBaselines() {
 }
 
 absl::StatusOr<bool> Evaluator::FetchIfDue() {
-  absl::StatusOr<FetchResponse> fetched =
-      FetchActorParameters(*params_, policy_->version(),
-                           absl::Milliseconds(config_.cluster().rpc_deadline_ms()));
+  absl::StatusOr<FetchResponse> fetched = FetchActorParameters(
+      *params_, policy_->version(), absl::Milliseconds(config_.cluster().rpc_deadline_ms()));
   if (!fetched.ok()) {
     if (fetched.status().code() != absl::StatusCode::kNotFound) {
       LOG_EVERY_N(WARNING, 20) << "evaluator: parameter fetch failed: " << fetched.status();
@@ -228,9 +228,9 @@ absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateLearned() {
   if (policy_->version() < 0) return absl::FailedPreconditionError("no parameters loaded");
   const absl::Time start = absl::Now();
   std::vector<std::vector<uint8_t>> video;
-  IVG_ASSIGN_OR_RETURN(std::vector<EvalSummary> summaries,
-                       EvaluateAllTasks(EvalPolicy::kLearned,
-                                        config_.eval().write_videos() ? &video : nullptr));
+  IVG_ASSIGN_OR_RETURN(
+      std::vector<EvalSummary> summaries,
+      EvaluateAllTasks(EvalPolicy::kLearned, config_.eval().write_videos() ? &video : nullptr));
   if (!video.empty()) WriteVideo(video);
   const int64_t env_steps = ReplayEnvSteps();
   for (const EvalSummary& s : summaries) Report(s, policy_->version(), learner_step_, env_steps);
@@ -248,14 +248,12 @@ absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateLearned() {
 void Evaluator::WriteVideo(const std::vector<std::vector<uint8_t>>& frames) {
   std::error_code ec;
   std::filesystem::create_directories(videos_dir(), ec);
-  EvalVideoLayout layout;
-  layout.image_size = config_.env().image_size();
   // One frame per control step (substeps x physics_timestep, 0.05 s by default): real time.
   const double control_seconds = config_.env().substeps() * config_.env().physics_timestep();
   const int fps = std::max(1, static_cast<int>(std::lround(1.0 / control_seconds)));
   const std::string path = absl::StrCat(videos_dir(), "/eval_step_", learner_step_, ".png");
   absl::Status status =
-      image::WriteAnimatedPng(path, layout.width(), layout.height(), frames, fps);
+      image::WriteAnimatedPng(path, video_layout_.width(), video_layout_.height(), frames, fps);
   if (status.ok()) {
     std::filesystem::copy_file(path, videos_dir() + "/latest.png.tmp",
                                std::filesystem::copy_options::overwrite_existing, ec);
@@ -335,15 +333,15 @@ absl::Status Evaluator::AppendCsvRow(const EvalSummary& s, int64_t version, int6
                                      int64_t env_steps, double normalized) {
   const std::string path = csv_path();
   std::error_code ec;
-  const bool fresh = !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
+  const bool fresh =
+      !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
   std::ofstream out(path, std::ios::app);
   if (!out) return absl::InternalError(absl::StrCat("cannot append to ", path));
   if (fresh) out << kCsvHeader << "\n";
   out << absl::StrFormat("%.1f,%s,%s,%d,%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.4f,",
                          absl::ToDoubleSeconds(absl::Now() - start_), EvalPolicyName(s.policy),
-                         Task_Name(TaskAt(config_, s.task_index)), version, learner_step,
-                         env_steps, s.returns.size(), s.mean, s.stddev, s.min, s.max,
-                         s.success_rate);
+                         Task_Name(TaskAt(config_, s.task_index)), version, learner_step, env_steps,
+                         s.returns.size(), s.mean, s.stddev, s.min, s.max, s.success_rate);
   if (std::isfinite(normalized)) out << absl::StrFormat("%.4f", normalized);
   out << "\n";
   out.flush();

@@ -25,6 +25,7 @@
 #include "proto/config.pb.h"
 #include "proto/params.grpc.pb.h"
 #include "services/actor/env/sawyer_env.h"
+#include "services/actor/eval_video.h"
 #include "services/replay/client/sharded_replay_client.h"
 
 namespace ivg::actor {
@@ -108,6 +109,7 @@ class Evaluator {
   std::unique_ptr<replay::ShardedReplayClient> replay_;  // null without shards
   std::unique_ptr<ParameterService::Stub> params_;
   metrics::MetricRegistry* const registry_;
+  EvalVideoLayout video_layout_;  // image size from the config; set once
   const absl::Time start_ = absl::Now();
   std::map<int, EvalSummary> random_, scripted_;
   int64_t last_evaluated_step_ = -1;
