@@ -340,6 +340,25 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
                               " exceeds the sequence length ", sequence_length,
                               " (steps between items would never be sampled)"));
   }
+  const ReplayConfig& replay = config.replay();
+  if (replay.replay_ratio() > 0 && replay.samples_per_insert() > 0) {
+    return error(
+        "fields 'replay.replay_ratio' and 'replay.samples_per_insert' are both set; set one "
+        "(replay_ratio is in sampled steps per inserted step, samples_per_insert in items)");
+  }
+  if (const double spi = SamplesPerInsert(config); spi > 0) {
+    // One episode's insert adds spi * items to the limiter's diff, which may sit anywhere in
+    // a window 2 * error_buffer wide: a narrower window could block the insert forever.
+    const int items_per_episode = env.episode_steps() / ItemStride(config) + 1;
+    const double needed = spi * items_per_episode / 2;
+    if (replay.samples_per_insert_error_buffer() < needed) {
+      return error(absl::StrCat(
+          "field 'replay.samples_per_insert_error_buffer' = ",
+          replay.samples_per_insert_error_buffer(), " is too small for samples_per_insert ", spi,
+          " and episodes of ", items_per_episode, " items: it must be >= ", needed,
+          " or an episode's insert could never be admitted"));
+    }
+  }
   if (config.actor().retry_initial_backoff_ms() > config.actor().retry_max_backoff_ms()) {
     return error("field 'actor.retry_initial_backoff_ms' must be <= 'actor.retry_max_backoff_ms'");
   }

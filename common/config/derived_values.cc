@@ -23,4 +23,17 @@ int SequenceLength(const ExperimentConfig& config) {
   return config.learner().burn_in() + config.learner().model_rollout();
 }
 
+int ItemStride(const ExperimentConfig& config) {
+  const int stride = config.replay().item_stride();
+  return stride > 0 ? stride : SequenceLength(config);
+}
+
+double SamplesPerInsert(const ExperimentConfig& config) {
+  const ReplayConfig& r = config.replay();
+  if (r.replay_ratio() > 0) {
+    return r.replay_ratio() * ItemStride(config) / static_cast<double>(SequenceLength(config));
+  }
+  return r.samples_per_insert();
+}
+
 }  // namespace ivg

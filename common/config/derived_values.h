@@ -21,6 +21,14 @@ Task TaskAt(const ExperimentConfig& config, int task_index);
 // H + K: the steps of one replay item and one learner sequence (burn-in + model rollout).
 int SequenceLength(const ExperimentConfig& config);
 
+// Steps between the starts of consecutive items of an episode (replay.item_stride, 0 = L).
+int ItemStride(const ExperimentConfig& config);
+
+// The rate limiter's samples per inserted item: replay.samples_per_insert, or the one that
+// replay.replay_ratio (sampled steps per inserted step) implies, ratio * stride / L.
+// 0 = sampling is not tied to inserts.
+double SamplesPerInsert(const ExperimentConfig& config);
+
 }  // namespace ivg
 
 #endif  // IVG_COMMON_CONFIG_DERIVED_VALUES_H_

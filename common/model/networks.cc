@@ -144,6 +144,12 @@ NormedMlpImpl::NormedMlpImpl(int in, int hidden, int out)
       norm_(register_module("norm",
                             torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})))) {}
 
+void NormedMlpImpl::ZeroOutputLayer() {
+  torch::NoGradGuard no_grad;
+  torch::nn::init::zeros_(fc3_->weight);
+  torch::nn::init::zeros_(fc3_->bias);
+}
+
 torch::Tensor NormedMlpImpl::forward(const torch::Tensor& x) {
   torch::Tensor y = F::elu(norm_->forward(fc1_->forward(x)));
   return fc3_->forward(F::elu(fc2_->forward(y)));
@@ -195,6 +201,11 @@ IvgModelImpl::IvgModelImpl(const ModelOptions& o) : options_(o) {
   if (o.with_q_critic) {
     q = register_module("q", NormedMlp(o.latent_size + o.action_size + o.num_tasks,
                                        o.head_hidden, 1));
+  }
+  if (o.zero_init_heads) {
+    value->ZeroOutputLayer();
+    reward->ZeroOutputLayer();
+    if (q) q->ZeroOutputLayer();
   }
   policy = register_module("policy", Policy(o));
   target_encoder = register_module("target_encoder", Encoder(o));

@@ -92,6 +92,9 @@ class NormedMlpImpl : public torch::nn::Module {
  public:
   NormedMlpImpl(int in, int hidden, int out);
   torch::Tensor forward(const torch::Tensor& x);
+  // Sets the output layer's weights and bias to zero: the MLP outputs 0 for every input
+  // until it is trained.
+  void ZeroOutputLayer();
 
  private:
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};

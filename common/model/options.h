@@ -18,6 +18,8 @@ struct ModelOptions {
   int decoder_hidden = 256;
   int head_hidden = 256;
   double policy_last_layer_init_scale = 1e-3;
+  // Value, reward and Q heads start with a zero output layer (V = r = Q = 0 everywhere).
+  bool zero_init_heads = true;
   double policy_min_log_std = -5.0;
   double policy_max_log_std = 2.0;
   int proprio_size = 17;

@@ -20,6 +20,7 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
   o.model.decoder_hidden = m.decoder_hidden();
   o.model.head_hidden = m.head_hidden();
   o.model.policy_last_layer_init_scale = m.policy_last_layer_init_scale();
+  o.model.zero_init_heads = m.zero_init_heads();
   o.model.policy_min_log_std = m.policy_min_log_std();
   o.model.policy_max_log_std = m.policy_max_log_std();
   o.model.proprio_size = m.proprio_size();

@@ -71,6 +71,13 @@ Actor::Actor(const ExperimentConfig& config, int actor_id, std::unique_ptr<env::
                          ->AddCounter("ivg_actor_insert_failures_total",
                                       "Failed episode inserts (retried).", {"actor"})
                          .WithLabels({id});
+  insert_blocked_seconds_ =
+      registry
+          ->AddCounter("ivg_actor_insert_blocked_seconds_total",
+                       "Seconds the actor waited, not acting, while the replay's rate limiter "
+                       "held its episode (the learners were behind the replay ratio).",
+                       {"actor"})
+          .WithLabels({id});
   fetch_failures_ = registry
                         ->AddCounter("ivg_actor_param_fetch_failures_total",
                                      "Failed parameter fetches.", {"actor"})
@@ -138,12 +145,24 @@ bool Actor::RefreshParameters() {
 
 void Actor::FlushPending() {
   if (absl::Now() < next_flush_) return;
+  replay_pushing_back_ = false;
   while (!pending_.empty()) {
+    const absl::Time call_start = absl::Now();
     absl::StatusOr<InsertEpisodeResponse> inserted = replay_->InsertEpisode(pending_.front());
     if (!inserted.ok()) {
+      const absl::StatusCode code = inserted.status().code();
+      if (code == absl::StatusCode::kDeadlineExceeded) {
+        // The rate limiter held the episode until just before the deadline and stored
+        // nothing: the learners are behind. Not a failure; the caller waits and retries.
+        insert_blocked_seconds_->Increment(absl::ToDoubleSeconds(absl::Now() - call_start));
+        replay_pushing_back_ = true;
+        break;
+      }
       insert_failures_->Increment();
-      if (inserted.status().code() == absl::StatusCode::kInvalidArgument) {
-        // The replay will never accept this episode: keeping it would block the queue.
+      if (code == absl::StatusCode::kInvalidArgument ||
+          code == absl::StatusCode::kResourceExhausted) {
+        // The replay will never accept this episode (invalid, or larger than it takes):
+        // keeping it would block the queue.
         LOG(ERROR) << "actor " << actor_id_ << ": replay rejected episode "
                    << pending_.front().episode_id() << ": " << inserted.status();
         pending_.pop_front();
@@ -158,10 +177,18 @@ void Actor::FlushPending() {
                                 absl::Milliseconds(config_.actor().retry_max_backoff_ms()));
       break;
     }
+    insert_blocked_seconds_->Increment(inserted->rate_limited_seconds());
     pending_.pop_front();
     flush_backoff_ = absl::Milliseconds(config_.actor().retry_initial_backoff_ms());
   }
   pending_gauge_->Set(static_cast<double>(pending_.size()));
+}
+
+void Actor::WaitWhileReplayPushesBack(const std::function<bool()>& should_stop) {
+  while (replay_pushing_back_ && !pending_.empty() && !should_stop()) {
+    next_flush_ = absl::InfinitePast();
+    FlushPending();
+  }
 }
 
 absl::Status Actor::RunEpisode() {
@@ -257,6 +284,8 @@ absl::Status Actor::RunEpisode() {
 absl::Status Actor::Run(const std::function<bool()>& should_stop) {
   const int64_t max_episodes = config_.actor().max_episodes();
   while (!should_stop() && (max_episodes == 0 || episodes_finished_ < max_episodes)) {
+    WaitWhileReplayPushesBack(should_stop);
+    if (should_stop()) break;
     absl::Status status = RunEpisode();
     if (status.code() == absl::StatusCode::kUnavailable) continue;  // No parameters yet.
     if (!status.ok()) return status;

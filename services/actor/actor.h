@@ -5,7 +5,11 @@
 //
 // Outages do not stop acting: a failed parameter fetch keeps the current policy; a failed
 // insert keeps the episode in a bounded queue that is retried with exponential backoff
-// (episodes beyond the bound are dropped, oldest first, and counted).
+// (episodes beyond the bound are dropped, oldest first, and counted). Back-pressure is not an
+// outage: when the replay's rate limiter holds an insert (DEADLINE_EXCEEDED: the learners
+// are behind the configured replay ratio) the actor stops acting and retries that episode
+// until it is accepted, so a throttled actor neither drops episodes nor takes CPU from the
+// learners; the time it spends so is ivg_actor_insert_blocked_seconds_total.
 #ifndef IVG_SERVICES_ACTOR_ACTOR_H_
 #define IVG_SERVICES_ACTOR_ACTOR_H_
 
@@ -53,8 +57,12 @@ class Actor {
 
   // Fetches newer parameters if there are any. Returns whether the actor has a policy.
   bool RefreshParameters();
-  // Sends queued episodes in order until one fails; then backs off.
+  // Sends queued episodes in order until one fails; then backs off, except when the replay
+  // pushes back (rate limiter), which sets `replay_pushing_back_` instead.
   void FlushPending();
+  // While the replay pushes back, retries the oldest pending episode until it is accepted,
+  // the replay fails otherwise, or `should_stop()`.
+  void WaitWhileReplayPushesBack(const std::function<bool()>& should_stop);
   std::string TaskName(int task_index) const;
 
   const ExperimentConfig config_;
@@ -70,12 +78,14 @@ class Actor {
   absl::Time next_flush_ = absl::InfinitePast();
   absl::Duration flush_backoff_;
   absl::Duration parameter_wait_;
+  bool replay_pushing_back_ = false;
 
   metrics::MetricRegistry* const registry_;
   metrics::Counter* env_steps_;
   metrics::Counter* clipped_actions_;
   metrics::Counter* dropped_episodes_;
   metrics::Counter* insert_failures_;
+  metrics::Counter* insert_blocked_seconds_;
   metrics::Counter* fetch_failures_;
   metrics::Gauge* pending_gauge_;
   metrics::Gauge* param_version_;

@@ -1,12 +1,15 @@
 #include "services/launcher/cluster_plan.h"
 
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -81,10 +84,29 @@ absl::Status WritePrometheusTargets(const ClusterPlan& plan, const std::string& 
   return absl::OkStatus();
 }
 
+int LearnerThreads(int cores, int num_learners) {
+  return std::max(1, cores / std::max(1, num_learners));
+}
+
+int AvailableCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
                                         const LaunchOptions& options, bool pick_free_ports) {
   ClusterPlan plan;
   plan.config = config;
+  // Placement: actors, the evaluator and the replay run one inference / compression thread
+  // each (actor.inference_threads); the learners share the cores. With a replay ratio the
+  // actors mostly wait, so the learners' share is all cores split between them.
+  if (plan.config.learner().torch_threads() == 0) {
+    const int cores = options.cores > 0 ? options.cores : AvailableCores();
+    plan.config.mutable_learner()->set_torch_threads(
+        LearnerThreads(cores, plan.config.learner().num_learners()));
+  }
   ClusterConfig& cluster = *plan.config.mutable_cluster();
   ReplayConfig& replay = *plan.config.mutable_replay();
   cluster.set_run_dir(options.run_dir);

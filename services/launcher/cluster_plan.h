@@ -25,7 +25,17 @@ struct LaunchOptions {
   // The run's config file (written by the launcher) that every child reads.
   std::string config_path;
   bool resume = false;
+  // Cores the cluster may use; 0 = the cores this process may run on (sched_getaffinity).
+  int cores = 0;
 };
+
+// Intra-op threads per learner when learner.torch_threads is 0 (automatic): an equal share
+// of `cores` for each of `num_learners`, at least 1. ATen's own default is every core in
+// every process, so two learners on two cores would run four threads and contend.
+int LearnerThreads(int cores, int num_learners);
+
+// The cores this process may run on.
+int AvailableCores();
 
 // One process's metrics endpoint, for the progress line and Prometheus.
 struct MetricsEndpoint {

@@ -173,8 +173,14 @@ int Run(const std::vector<std::string>& flag_overrides) {
   std::cout << "ivg_cluster: run '" << plan->config.name() << "', profile '" << plan->config.profile()
             << "', tasks " << absl::StrJoin(TaskNames(plan->config), ",") << "\n"
             << "  " << plan->config.cluster().num_replay_shards() << " replay shards, 1 parameter server, "
-            << plan->config.learner().num_learners() << " learners, " << plan->config.actor().num_actors()
-            << " actors" << (plan->config.eval().enabled() ? ", the evaluator" : "")
+            << plan->config.learner().num_learners() << " learners ("
+            << plan->config.learner().torch_threads() << " threads each), "
+            << plan->config.actor().num_actors() << " actors"
+            << (plan->config.eval().enabled() ? ", the evaluator" : "") << "\n  replay ratio "
+            << (plan->config.replay().replay_ratio() > 0
+                    ? absl::StrCat(plan->config.replay().replay_ratio(),
+                                   " sampled steps per inserted step (actors wait beyond it)")
+                    : std::string("not limited (replay.replay_ratio = 0)"))
             << "\n  run dir " << run_dir
             << " (config.textproto, logs/, checkpoint_rank*.pt, metrics.csv, eval.csv, "
             << "learning_curve.png, videos/, reconstructions/)\n  Ctrl-C stops everything."

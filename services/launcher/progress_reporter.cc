@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -33,6 +34,7 @@ constexpr char kLearnerLoss[] = "ivg_learner_loss";
 constexpr char kReplayItems[] = "ivg_replay_items";
 constexpr char kParamVersion[] = "ivg_param_server_version";
 constexpr char kActorClipped[] = "ivg_actor_clipped_actions_total";
+constexpr char kActorBlocked[] = "ivg_actor_insert_blocked_seconds_total";
 constexpr char kLearnerSamples[] = "ivg_learner_samples_total";
 constexpr char kLearnerDiagnostic[] = "ivg_learner_diagnostic";
 constexpr char kEvalReturn[] = "ivg_eval_return";
@@ -62,6 +64,8 @@ ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints) {
       totals.episodes += SumSamples(*samples, kActorEpisodes);
       totals.env_steps += SumSamples(*samples, kActorEnvSteps);
       totals.clipped_actions += SumSamples(*samples, kActorClipped);
+      totals.actor_blocked_seconds += SumSamples(*samples, kActorBlocked);
+      totals.actors_up += 1;
       for (const Sample& sample : *samples) {
         if (sample.name == kActorReturnSum) {
           totals.return_sum[sample.labels.count("task") ? sample.labels.at("task") : ""] +=
@@ -146,6 +150,11 @@ ProgressRow MakeProgressRow(const ClusterTotals& previous, const ClusterTotals& 
   if (current.env_steps > 0) {
     row.replay_ratio = current.learner_samples * sequence_length / current.env_steps;
   }
+  if (current.actors_up > 0) {
+    row.actors_blocked_fraction = std::clamp(
+        (current.actor_blocked_seconds - previous.actor_blocked_seconds) /
+            (dt * current.actors_up), 0.0, 1.0);
+  }
   row.eval_learner_step = current.eval_learner_step;
   row.processes_up = current.processes_up;
   row.processes_total = processes_total;
@@ -198,6 +207,10 @@ std::string FormatProgressLine(const ProgressRow& row) {
                         100 * row.clipped_fraction, diagnostic("imagined_objective"),
                         diagnostic("value_mean"), diagnostic("value_target_mean"),
                         row.replay_ratio));
+  }
+  if (std::isfinite(row.actors_blocked_fraction)) {
+    absl::StrAppend(&line, absl::StrFormat(" | actors blocked %.0f%%",
+                                           100 * row.actors_blocked_fraction));
   }
   if (!row.losses.empty()) {
     std::vector<std::string> parts;

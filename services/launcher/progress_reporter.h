@@ -50,6 +50,9 @@ struct ProgressRow {
   double clipped_fraction = std::numeric_limits<double>::quiet_NaN();
   // Sequences sampled x sequence length / env steps so far: how often each step was replayed.
   double replay_ratio = std::numeric_limits<double>::quiet_NaN();
+  // Share of the interval the actors spent held by the replay's rate limiter, averaged over
+  // the actors that answered (NaN without actors).
+  double actors_blocked_fraction = std::numeric_limits<double>::quiet_NaN();
   int processes_up = 0;
   int processes_total = 0;
 };
@@ -71,6 +74,8 @@ struct ClusterTotals {
   std::map<std::string, double> diagnostics;
   double clipped_actions = 0;
   double learner_samples = 0;  // sequences, summed over ranks
+  double actor_blocked_seconds = 0;  // summed over actors
+  int actors_up = 0;
   int processes_up = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "services/replay/replay_service.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/numbers.h"
@@ -13,10 +14,16 @@
 namespace ivg::replay {
 namespace {
 
-absl::Time DeadlineOf(const grpc::ServerContext* context) {
+// How long a call may wait in the rate limiter: until shortly before the client's deadline,
+// so that a rate-limited call is answered DEADLINE_EXCEEDED by this server, with nothing
+// stored, before the client gives up on its own (a client that timed out while the server
+// went on to store would retry and store the episode twice).
+absl::Time LimiterDeadlineOf(const grpc::ServerContext* context) {
   const auto d = context->deadline();
   if (d == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
-  return absl::FromChrono(d);
+  const absl::Time deadline = absl::FromChrono(d);
+  const absl::Duration left = deadline - absl::Now();
+  return deadline - std::min(absl::Seconds(1), left / 4);
 }
 
 }  // namespace
@@ -60,13 +67,14 @@ absl::StatusOr<InsertEpisodeResponse> ReplayServiceImpl::DoInsert(
   response.set_items_created(result->items_created);
   response.set_steps_stored(result->steps_stored);
   response.set_items_evicted(result->items_evicted);
+  response.set_rate_limited_seconds(result->rate_limited_seconds);
   return response;
 }
 
 grpc::Status ReplayServiceImpl::InsertEpisode(grpc::ServerContext* context,
                                               const InsertEpisodeRequest* request,
                                               InsertEpisodeResponse* response) {
-  absl::StatusOr<InsertEpisodeResponse> r = DoInsert(*request, DeadlineOf(context));
+  absl::StatusOr<InsertEpisodeResponse> r = DoInsert(*request, LimiterDeadlineOf(context));
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
   return grpc::Status::OK;
@@ -78,7 +86,7 @@ grpc::Status ReplayServiceImpl::InsertEpisodeStream(
   InsertEpisodeRequest request;
   int64_t index = 0;
   while (stream->Read(&request)) {
-    absl::StatusOr<InsertEpisodeResponse> r = DoInsert(request, DeadlineOf(context));
+    absl::StatusOr<InsertEpisodeResponse> r = DoInsert(request, LimiterDeadlineOf(context));
     if (!r.ok()) {
       return ToGrpcStatus(Annotate(r.status(), absl::StrCat("stream episode ", index)));
     }
@@ -101,7 +109,7 @@ grpc::Status ReplayServiceImpl::Sample(grpc::ServerContext* context, const Sampl
   // (DecodeCompressedSequences), which is faster than decoding Episode messages first.
   const bool fetch_compressed = request->compressed() || table_->items_are_whole_chunks();
   absl::StatusOr<std::vector<SampledSequence>> sampled =
-      table_->Sample(request->batch_size(), fetch_compressed, DeadlineOf(context));
+      table_->Sample(request->batch_size(), fetch_compressed, LimiterDeadlineOf(context));
   if (!sampled.ok()) return ToGrpcStatus(sampled.status());
   if (fetch_compressed && !request->compressed()) {
     google::protobuf::RepeatedPtrField<CompressedSequence> chunks;

@@ -42,7 +42,7 @@ TableOptions TableOptions::FromConfig(const ExperimentConfig& config) {
   o.chunk_length = r.chunk_length();
   o.compression_level = r.compression_level();
   o.rate_limiter.min_size_to_sample = r.min_size_to_sample();
-  o.rate_limiter.samples_per_insert = r.samples_per_insert();
+  o.rate_limiter.samples_per_insert = SamplesPerInsert(config);
   o.rate_limiter.error_buffer = r.samples_per_insert_error_buffer();
   o.episode_spec.image_size = config.env().image_size();
   o.episode_spec.num_rewards = NumTasks(config);
@@ -121,9 +121,8 @@ absl::StatusOr<InsertResult> Table::Insert(const Episode& episode, absl::Time de
 
   const absl::Time wait_start = absl::Now();
   IVG_RETURN_IF_ERROR(rate_limiter_.AwaitCanInsert(n, deadline));
-  if (metrics_ != nullptr) {
-    metrics_->insert_blocked_seconds->Increment(absl::ToDoubleSeconds(absl::Now() - wait_start));
-  }
+  const double rate_limited_seconds = absl::ToDoubleSeconds(absl::Now() - wait_start);
+  if (metrics_ != nullptr) metrics_->insert_blocked_seconds->Increment(rate_limited_seconds);
 
   // Index changes that must precede the write: keys and evictions.
   RemovedItems evicted;
@@ -212,6 +211,7 @@ absl::StatusOr<InsertResult> Table::Insert(const Episode& episode, absl::Time de
   result.items_created = static_cast<int32_t>(n);
   result.steps_stored = covered;
   result.items_evicted = static_cast<int32_t>(all_evicted);
+  result.rate_limited_seconds = rate_limited_seconds;
   return result;
 }
 

@@ -64,6 +64,8 @@ struct InsertResult {
   int32_t items_created = 0;
   int32_t steps_stored = 0;
   int32_t items_evicted = 0;
+  // Time the insert waited in the rate limiter before it was admitted.
+  double rate_limited_seconds = 0;
 };
 
 struct SampledSequence {

@@ -65,7 +65,9 @@ absl::StatusOr<InsertEpisodeResponse> ShardedReplayClient::InsertEpisode(
   absl::Status status = FromGrpcStatus(stubs_[shard]->InsertEpisode(context.get(), request,
                                                                     &response));
   if (!status.ok()) {
-    if (ShardLooksDead(status)) MarkDead(shard, status);
+    // DEADLINE_EXCEEDED on insert is the rate limiter holding the episode (the learners are
+    // behind the replay ratio), not a dead shard: the shard keeps serving samples.
+    if (ShardLooksDead(status) && !absl::IsDeadlineExceeded(status)) MarkDead(shard, status);
     return absl::Status(status.code(), absl::StrCat("replay shard ", shard, " (",
                                                     options_.addresses[shard], "): ",
                                                     status.message()));

@@ -158,6 +158,20 @@ TEST(ConfigLoader, CrossFieldRulesAreChecked) {
   EXPECT_THAT(too_long.status().message(), HasSubstr("env.episode_steps"));
 }
 
+TEST(ConfigLoader, ReplayRatioRules) {
+  EXPECT_TRUE(LoadExperimentConfig("", {"replay.replay_ratio=8"}).ok());
+  auto both = LoadExperimentConfig("", {"replay.replay_ratio=8", "replay.samples_per_insert=2"});
+  ASSERT_FALSE(both.ok());
+  EXPECT_THAT(both.status().message(), HasSubstr("replay.replay_ratio"));
+  EXPECT_THAT(both.status().message(), HasSubstr("replay.samples_per_insert"));
+  // 200-step episodes of 8-step items insert 26 items at once: at 8 samples per item the
+  // limiter's window (2 x buffer) must hold 208.
+  auto narrow = LoadExperimentConfig(
+      "", {"replay.replay_ratio=8", "replay.samples_per_insert_error_buffer=100"});
+  ASSERT_FALSE(narrow.ok());
+  EXPECT_THAT(narrow.status().message(), HasSubstr("replay.samples_per_insert_error_buffer"));
+}
+
 TEST(ConfigLoader, NonFiniteValuesAreRejected) {
   auto config = LoadExperimentConfig("", {"learner.kl_lambda=nan"});
   ASSERT_FALSE(config.ok());

@@ -33,5 +33,27 @@ TEST(DerivedValues, SequenceLengthIsBurnInPlusModelRollout) {
   EXPECT_EQ(SequenceLength(config), 8);
 }
 
+TEST(DerivedValues, ReplayRatioIsSampledStepsPerInsertedStep) {
+  ExperimentConfig config;
+  config.mutable_learner()->set_burn_in(3);
+  config.mutable_learner()->set_model_rollout(5);
+  config.mutable_replay()->set_replay_ratio(4);
+  // Non-overlapping items (stride = L = 8): one sampled item per inserted item is one sampled
+  // step per inserted step.
+  EXPECT_EQ(ItemStride(config), 8);
+  EXPECT_DOUBLE_EQ(SamplesPerInsert(config), 4);
+  // Every window an item (stride 1): each step starts an item of 8 steps, so a ratio of 4
+  // sampled steps per inserted step is half a sampled item per inserted item.
+  config.mutable_replay()->set_item_stride(1);
+  EXPECT_DOUBLE_EQ(SamplesPerInsert(config), 0.5);
+}
+
+TEST(DerivedValues, SamplesPerInsertIsUsedAsIsWithoutAReplayRatio) {
+  ExperimentConfig config;
+  EXPECT_DOUBLE_EQ(SamplesPerInsert(config), 0);
+  config.mutable_replay()->set_samples_per_insert(2.5);
+  EXPECT_DOUBLE_EQ(SamplesPerInsert(config), 2.5);
+}
+
 }  // namespace
 }  // namespace ivg

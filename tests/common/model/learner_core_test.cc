@@ -361,12 +361,33 @@ TEST(LearnerCore, StepReportsPolicyValueAndPerModuleGradientDiagnostics) {
   EXPECT_TRUE(std::isfinite(d.value_mean) && std::isfinite(d.value_target_mean));
 }
 
+TEST(LearnerCore, ZeroInitialisedHeadsPredictZeroEverywhere) {
+  CoreOptions o = testing::TinyOptions();
+  ASSERT_TRUE(o.model.zero_init_heads);
+  auto core = testing::MakeCore(o);
+  const at::Tensor h = at::randn({7, o.model.latent_size});
+  const at::Tensor onehot = at::ones({7, o.model.num_tasks});
+  EXPECT_EQ(core->model()->Value(h, onehot).abs().max().item<double>(), 0.0);
+  EXPECT_EQ(core->model()->TargetValue(h, onehot).abs().max().item<double>(), 0.0);
+  EXPECT_EQ(core->model()->reward->forward(h).abs().max().item<double>(), 0.0);
+  // The output layer still learns: one step moves V away from 0.
+  ASSERT_TRUE(core->Step(testing::MakeBatch(o, 2, 3)).ok());
+  EXPECT_GT(core->model()->Value(h, onehot).abs().max().item<double>(), 0.0);
+
+  o.model.zero_init_heads = false;
+  auto random_heads = testing::MakeCore(o);
+  EXPECT_GT(random_heads->model()->Value(h, onehot).abs().max().item<double>(), 0.0);
+}
+
 // One policy update on a fixed model raises the imagined objective for the same noise.
 TEST(LearnerCore, OnePolicyUpdateRaisesTheImaginedObjective) {
   CoreOptions o = testing::TinyOptions();
   o.optimizer.model_learning_rate = 0;  // A fixed model.
   o.optimizer.policy_learning_rate = 1e-3;
   o.optimizer.max_grad_norm = 0;  // No clipping: a plain Adam step.
+  // Random value and reward heads, so the objective has a value gradient and not only the
+  // KL term (zero-initialised heads give V = r = 0 for every action).
+  o.model.zero_init_heads = false;
   auto core = testing::MakeCore(o);
   Batch batch = testing::MakeBatch(o, 2, 5);
   batch.policy_noise = core->DrawPolicyNoise(2);

@@ -1,8 +1,10 @@
 // The actor with real peers on loopback (loopback_peers.h).
 #include "services/actor/actor.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -52,6 +54,74 @@ TEST_F(ActorTest, KeepsEpisodesQueuedWhileTheReplayIsDownAndBoundsTheQueue) {
   // The oldest of the three was dropped (counted), the two newest wait for the shard.
   EXPECT_EQ((*actor)->pending_episodes(), 2);
   EXPECT_EQ(ReplayTable().total_inserted_items(), 0);
+}
+
+double ActorCounter(metrics::MetricRegistry& registry, const std::string& name) {
+  return registry.AddCounter(name, "", {"actor"}).WithLabels({"0"})->Value();
+}
+
+// With a replay ratio the replay holds an actor's insert while the learners are behind; the
+// actor must wait without acting, keep the episode and never drop it.
+class RateLimitedActorTest : public testing::LoopbackPeersTest {
+ protected:
+  // smoke episodes (24 steps, L = 8) insert 3 items; at 1 sample per item and a buffer of 2
+  // the first episode is admitted and the second waits until 3 items have been sampled.
+  void SetUp() override {
+    StartPeers({"replay.replay_ratio=1", "replay.min_size_to_sample=1",
+                "replay.samples_per_insert_error_buffer=2"});
+  }
+};
+
+TEST_F(RateLimitedActorTest, BlocksWithoutActingOrDroppingWhileTheLimiterHoldsItsEpisode) {
+  config_.mutable_cluster()->set_rpc_deadline_ms(1500);
+  config_.mutable_actor()->set_max_episodes(3);
+  config_.mutable_actor()->set_max_pending_episodes(1);
+  Publish(/*version=*/1);
+  metrics::MetricRegistry actor_registry;
+  // The actor runs on its own thread, created there: its GL context belongs to that thread.
+  absl::Status run_status;
+  int64_t episodes_finished = -1, pending_episodes = -1;
+  std::atomic<bool> stop{false};
+  std::thread runner([&] {
+    auto actor = Actor::Create(config_, /*actor_id=*/0, &actor_registry);
+    if (!actor.ok()) {
+      run_status = actor.status();
+      return;
+    }
+    run_status = (*actor)->Run([&stop] { return stop.load(); });
+    episodes_finished = (*actor)->episodes_finished();
+    pending_episodes = (*actor)->pending_episodes();
+  });
+
+  const int steps = config_.env().episode_steps();
+  // Long enough for several held inserts (each answered after ~1.1 s).
+  absl::SleepFor(absl::Seconds(5));
+  EXPECT_EQ(ReplayTable().total_inserted_items(), 3);
+  EXPECT_EQ(ActorCounter(actor_registry, "ivg_actor_env_steps_total"), 2 * steps)
+      << "the actor went on acting while its episode was held";
+  EXPECT_GT(ActorCounter(actor_registry, "ivg_actor_insert_blocked_seconds_total"), 2.0);
+
+  // The learners catch up: each sample lets one more item in.
+  auto sampler = ReplayService::NewStub(MakeChannel(replay_host_->address(), 64 << 20));
+  for (int i = 0; i < 9; ++i) {
+    SampleRequest request;
+    request.set_batch_size(1);
+    SampleResponse response;
+    auto context = MakeClientContext(absl::Seconds(30));
+    grpc::Status sampled = sampler->Sample(context.get(), request, &response);
+    if (!sampled.ok()) {
+      ADD_FAILURE() << "sample " << i << ": " << sampled.error_message();
+      stop = true;
+      break;
+    }
+  }
+  runner.join();
+  EXPECT_TRUE(run_status.ok()) << run_status;
+  EXPECT_EQ(episodes_finished, 3);
+  EXPECT_EQ(pending_episodes, 0);
+  EXPECT_EQ(ReplayTable().total_inserted_items(), 9);
+  EXPECT_EQ(ActorCounter(actor_registry, "ivg_actor_dropped_episodes_total"), 0);
+  EXPECT_EQ(ActorCounter(actor_registry, "ivg_actor_insert_failures_total"), 0);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "services/launcher/progress_reporter.h"
 
+#include <cmath>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -56,6 +57,25 @@ TEST(MakeProgressRow, ClippedFractionPerEnvStepAndReplayRatioOfSampledSteps) {
   ProgressRow row = MakeProgressRow(previous, current, previous.when, 3, /*sequence_length=*/8);
   EXPECT_DOUBLE_EQ(row.clipped_fraction, 0.25);
   EXPECT_DOUBLE_EQ(row.replay_ratio, 0.2);
+}
+
+TEST(MakeProgressRow, ActorsBlockedShareIsPerActorAndInterval) {
+  ClusterTotals previous, current;
+  current.when = previous.when + absl::Seconds(10);
+  previous.actor_blocked_seconds = 4;
+  current.actor_blocked_seconds = 19;  // 15 s blocked over 10 s by 2 actors: 75%
+  current.actors_up = 2;
+  ProgressRow row = MakeProgressRow(previous, current, previous.when, 3);
+  EXPECT_DOUBLE_EQ(row.actors_blocked_fraction, 0.75);
+  EXPECT_THAT(FormatProgressLine(row), HasSubstr("| actors blocked 75%"));
+}
+
+TEST(MakeProgressRow, NoActorsNoBlockedShare) {
+  ClusterTotals previous, current;
+  current.when = previous.when + absl::Seconds(10);
+  ProgressRow row = MakeProgressRow(previous, current, previous.when, 3);
+  EXPECT_FALSE(std::isfinite(row.actors_blocked_fraction));
+  EXPECT_THAT(FormatProgressLine(row), Not(HasSubstr("blocked")));
 }
 
 TEST(MakeProgressRow, CarriesTheEvaluatorsScores) {
