@@ -1,5 +1,7 @@
 #include "common/tensor/tensor_proto_util.h"
 
+#include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -72,6 +74,33 @@ absl::Status ValidateTensorProto(const Tensor& tensor, const std::string& what) 
     return absl::InvalidArgumentError(absl::StrCat(
         what, ": ", DTypeName(tensor.dtype()), " tensor of shape ", ShapeToString(shape),
         " needs ", expected_bytes, " bytes, got ", tensor.data().size()));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+template <typename T>
+int64_t FirstNonFinite(const std::string& bytes) {
+  const int64_t n = static_cast<int64_t>(bytes.size() / sizeof(T));
+  for (int64_t i = 0; i < n; ++i) {
+    T value;
+    std::memcpy(&value, bytes.data() + i * sizeof(T), sizeof(T));
+    if (!std::isfinite(value)) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
+absl::Status ValidateFiniteTensorProto(const Tensor& tensor, const std::string& what) {
+  IVG_RETURN_IF_ERROR(ValidateTensorProto(tensor, what));
+  int64_t bad = -1;
+  if (tensor.dtype() == DTYPE_FLOAT32) bad = FirstNonFinite<float>(tensor.data());
+  if (tensor.dtype() == DTYPE_FLOAT64) bad = FirstNonFinite<double>(tensor.data());
+  if (bad >= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": element ", bad, " is not finite (NaN or Inf)"));
   }
   return absl::OkStatus();
 }

@@ -26,6 +26,10 @@ absl::StatusOr<int64_t> NumElements(const std::vector<int64_t>& shape);
 // tensor in errors ("tensor 'encoder.conv0.weight'").
 absl::Status ValidateTensorProto(const Tensor& tensor, const std::string& what);
 
+// Validate + every element of a float32 or float64 tensor is finite (other dtypes cannot
+// hold NaN or Inf as stored here and pass). The error names the first bad element's index.
+absl::Status ValidateFiniteTensorProto(const Tensor& tensor, const std::string& what);
+
 // Validate + check the shape equals `expected_shape` (-1 matches any size).
 absl::Status ExpectTensorShape(const Tensor& tensor, const std::vector<int64_t>& expected_shape,
                                DType expected_dtype, const std::string& what);

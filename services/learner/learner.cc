@@ -51,6 +51,10 @@ struct LearnerMetrics {
                            "Steps skipped for a non-finite loss or gradient.")
                   .Get();
     samples = r.AddCounter("ivg_learner_samples_total", "Sequences trained on.").Get();
+    rejected_batches = r.AddCounter("ivg_learner_rejected_batches_total",
+                                    "Sampled batches discarded (refused by the replay or "
+                                    "malformed) and sampled again.")
+                           .Get();
     steps_per_second =
         r.AddGauge("ivg_learner_steps_per_second", "Learner steps per second (last step).").Get();
     samples_per_second =
@@ -101,7 +105,7 @@ struct LearnerMetrics {
   std::map<std::string, metrics::Gauge*> loss;
   metrics::Gauge *model_grad_norm, *policy_grad_norm, *steps_per_second, *samples_per_second,
       *step_gauge;
-  metrics::Counter *steps, *skipped, *samples, *allreduce_total, *target_updates, *checkpoints,
+  metrics::Counter *steps, *skipped, *samples, *rejected_batches, *allreduce_total, *target_updates, *checkpoints,
       *publish_failures, *reconstructions;
   metrics::Histogram *sample_latency, *step_seconds, *allreduce_seconds;
 };
@@ -243,26 +247,52 @@ absl::Status Learner::SaveCheckpoint() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<Batch> Learner::SampleBatch() {
+  const LearnerConfig& lc = options_.config.learner();
+  // Everything here happens before any collective call, so a rank that waits or resamples
+  // stays in step with the others. An empty or rate-limited table (at start-up, before the
+  // actors' first episodes) and a replay outage are waited out; a batch that the replay
+  // refuses or that does not convert (a malformed item) is counted and replaced by a fresh
+  // sample: one bad item must not stop training, and a learner that exited on it would meet
+  // it again after every restart. Only a stop request ends the wait.
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (true) {
+    absl::StatusOr<SequenceBatch> sampled = source_->Sample(lc.batch_size_per_learner());
+    absl::Status problem = sampled.status();
+    if (sampled.ok()) {
+      absl::StatusOr<Batch> batch =
+          BatchFromProto(*sampled, model::ProprioBoundsFromConfig(options_.config));
+      if (batch.ok()) {
+        // The same checks the core's Step makes (shapes, task ids in range, finite
+        // values), here where a failure can still be replaced by another sample.
+        model::Error invalid = model::ValidateBatch(*batch, core_->options());
+        if (!invalid) return batch;
+        problem = absl::InvalidArgumentError(*invalid);
+      } else {
+        problem = batch.status();
+      }
+    }
+    const bool waiting = absl::IsUnavailable(problem) || absl::IsDeadlineExceeded(problem) ||
+                         absl::IsCancelled(problem);
+    if (waiting) {
+      LOG_EVERY_N(WARNING, 10) << "waiting for replay data: " << problem;
+    } else {
+      metrics_->rejected_batches->Increment();
+      LOG_EVERY_N(ERROR, 10) << "discarding a batch the learner cannot use, sampling again: "
+                             << problem;
+    }
+    if (should_stop_()) {
+      return absl::CancelledError(absl::StrCat("stopped while sampling: ", problem.message()));
+    }
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(5));
+  }
+}
+
 absl::Status Learner::Step() {
   const LearnerConfig& lc = options_.config.learner();
   const absl::Time start = absl::Now();
-  // An empty or rate-limited table (at start-up, before the actors' first episodes) and a
-  // replay outage are waited out here, before any collective call, so both ranks stay in
-  // step; only a stop request ends the wait.
-  absl::StatusOr<SequenceBatch> sampled_or = source_->Sample(lc.batch_size_per_learner());
-  absl::Duration backoff = absl::Milliseconds(100);
-  while (!sampled_or.ok() &&
-         (absl::IsUnavailable(sampled_or.status()) ||
-          absl::IsDeadlineExceeded(sampled_or.status()) ||
-          absl::IsCancelled(sampled_or.status())) &&
-         !should_stop_()) {
-    LOG_EVERY_N(WARNING, 10) << "waiting for replay data: " << sampled_or.status();
-    absl::SleepFor(backoff);
-    backoff = std::min(backoff * 2, absl::Seconds(5));
-    sampled_or = source_->Sample(lc.batch_size_per_learner());
-  }
-  IVG_ASSIGN_OR_RETURN(SequenceBatch proto, std::move(sampled_or));
-  IVG_ASSIGN_OR_RETURN(Batch batch, BatchFromProto(proto, model::ProprioBoundsFromConfig(options_.config)));
+  IVG_ASSIGN_OR_RETURN(Batch batch, SampleBatch());
   const absl::Time sampled = absl::Now();
   metrics_->sample_latency->Observe(absl::ToDoubleSeconds(sampled - start));
 
@@ -363,7 +393,11 @@ absl::Status Learner::Run(const std::function<bool()>& should_stop) {
     }
     if (stop) break;
     status = Step();
-    if (!status.ok()) break;
+    if (!status.ok()) {
+      // A stop request while waiting for data is a clean stop, not a failure.
+      if (absl::IsCancelled(status) && should_stop()) status = absl::OkStatus();
+      break;
+    }
     if (absl::Now() >= next_checkpoint) {
       IVG_RETURN_IF_ERROR(SaveCheckpoint());
       next_checkpoint = absl::Now() + absl::Seconds(minutes * 60);

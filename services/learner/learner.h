@@ -66,7 +66,8 @@ class Learner {
   ~Learner();
 
   // One learner step. A skipped (non-finite) step is OK; the error is returned when the
-  // non-finite limit is reached, a batch is malformed, or sampling fails.
+  // non-finite limit is reached or a stop request ends the wait for data (CANCELLED).
+  // Malformed or refused batches are discarded and sampled again (SampleBatch).
   absl::Status Step();
   // Steps until learner.max_steps (if set) or `should_stop()`; checkpoints every
   // learner.checkpoint_every_minutes and once on the way out.
@@ -87,6 +88,10 @@ class Learner {
   Learner(LearnerOptions options, std::unique_ptr<SequenceSource> source,
           std::unique_ptr<model::Collective> collective, ParameterPublisher* publisher,
           std::unique_ptr<model::LearnerCore> core);
+
+  // Samples until a batch converts; waits out outages and replaces unusable batches
+  // (ivg_learner_rejected_batches_total). CANCELLED once should_stop_() says so.
+  absl::StatusOr<model::Batch> SampleBatch();
 
   // Rank 0, every learner.reconstruction_every_steps applied steps: the open-loop prediction
   // for the first sequences of `batch` as a PNG strip. Failures are logged, never fatal.

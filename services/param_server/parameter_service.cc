@@ -1,5 +1,6 @@
 #include "services/param_server/parameter_service.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc/grpc_status.h"
 #include "common/tensor/tensor_proto_util.h"
@@ -8,13 +9,21 @@
 namespace ivg::param_server {
 namespace {
 
+// Checked before anything is stored: a parameter set with NaN or Inf would make every
+// actor act with NaN and the policy service answer NaN, and a duplicate name makes the
+// loaded set depend on the order of the copies.
 absl::Status ValidateNamedTensors(const NamedTensors& tensors, const std::string& group) {
+  absl::flat_hash_set<std::string> names;
   for (const NamedTensor& named : tensors.tensors()) {
     if (named.name().empty()) {
       return absl::InvalidArgumentError(absl::StrCat(group, ": a tensor has no name"));
     }
-    absl::Status status =
-        ValidateTensorProto(named.tensor(), absl::StrCat(group, " tensor '", named.name(), "'"));
+    if (!names.insert(named.name()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(group, ": tensor name '", named.name(), "' appears more than once"));
+    }
+    absl::Status status = ValidateFiniteTensorProto(
+        named.tensor(), absl::StrCat(group, " tensor '", named.name(), "'"));
     if (!status.ok()) return status;
   }
   return absl::OkStatus();

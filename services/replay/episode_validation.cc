@@ -45,6 +45,13 @@ absl::Status ValidateEpisode(const Episode& e, const EpisodeSpec& spec) {
   if (num_rewards < 1) {
     return absl::InvalidArgumentError("step 0 has no rewards (one per task is required)");
   }
+  // A task id past the run's tasks would be stored and later crash every learner that
+  // samples it (the batch's one-hot has num_rewards columns).
+  if (e.task_id() >= num_rewards) {
+    return absl::InvalidArgumentError(absl::StrCat("episode task_id ", e.task_id(),
+                                                   " is out of range: the run has ", num_rewards,
+                                                   " task(s), ids 0..", num_rewards - 1));
+  }
   for (int t = 0; t < e.steps_size(); ++t) {
     const Step& s = e.steps(t);
     if (s.image().size() != image_bytes) {

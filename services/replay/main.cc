@@ -111,7 +111,20 @@ int main(int argc, char** argv) {
                  {"table", options.table.name},
                  {"items", absl::StrCat((*service)->table()->size())}});
 
-  ivg::WaitForShutdown();
+  // A shard without its Redis can store nothing: when the redis-server we started dies
+  // (kill -9, OOM), stop with an error so the supervisor restarts the whole shard, whose new
+  // redis-server recovers the AOF, instead of answering health checks as SERVING.
+  bool redis_died = false;
+  while (!ivg::WaitForShutdown(absl::Seconds(1))) {
+    if (redis_process != nullptr && redis_process->Exited()) {
+      redis_died = true;
+      break;
+    }
+  }
+  if (redis_died) {
+    LOG(ERROR) << "redis-server of replay shard " << shard << " (port " << redis_options.port
+               << ") exited; stopping the shard so that it restarts and recovers the AOF";
+  }
   LOG(INFO) << "shutting down replay shard " << shard;
   (*host)->Stop(absl::Seconds(5));
   process.StopMetrics();  // Its gauges read the table: stop scraping before it goes.
@@ -119,5 +132,5 @@ int main(int argc, char** argv) {
   pool->reset();
   redis_process.reset();  // SIGTERM: Redis flushes the AOF and exits.
   LOG(INFO) << "replay shard " << shard << " stopped";
-  return ivg::kExitClean;
+  return redis_died ? ivg::kExitRuntimeError : ivg::kExitClean;
 }

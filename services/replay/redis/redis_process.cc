@@ -222,6 +222,17 @@ void RedisProcess::Kill() {
   pid_ = -1;
 }
 
+bool RedisProcess::Exited() {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  const pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_ || (r < 0 && errno == ECHILD)) {
+    pid_ = -1;
+    return true;
+  }
+  return false;
+}
+
 RedisProcess::~RedisProcess() { Stop(); }
 
 }  // namespace ivg::replay

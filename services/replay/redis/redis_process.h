@@ -56,6 +56,10 @@ class RedisProcess {
   void Stop();
   // SIGKILL without a flush, to test crash recovery (idempotent).
   void Kill();
+  // Whether the server has exited on its own (reaps it; Stop() is then a no-op). The
+  // replay server polls this: a shard whose Redis died must not go on answering health
+  // checks as SERVING.
+  bool Exited();
 
  private:
   RedisProcess(RedisProcessOptions options, pid_t pid, int port)

@@ -303,6 +303,7 @@ TEST(ClipModelActions, TheModelLossSeesExecutedActionsAndImaginationStopsPushing
   CoreOptions o = testing::TinyOptions();
   o.loss.clip_model_actions = true;
   o.loss.kl_regularization = false;
+  o.model.zero_init_heads = false;  // Random heads: the unclipped objective has a gradient.
   auto core = testing::MakeCore(o);
   IvgModelImpl& m = *core->model();
   Batch batch = testing::MakeBatch(o, 2, 21);
@@ -357,6 +358,7 @@ namespace {
 TEST(PolicyLoss, ObjectiveInRewardUnitsIsTheSameWithValueScalingOnAndOff) {
   CoreOptions o = testing::TinyOptions();
   o.loss.gamma = 0.9;
+  o.model.zero_init_heads = false;  // A value head that is not 0 everywhere.
   auto core = testing::MakeCore(o);
   IvgModelImpl& m = *core->model();
   Batch batch = testing::MakeBatch(o, 2, 31);

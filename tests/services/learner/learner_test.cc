@@ -224,5 +224,48 @@ TEST(Learner, ReconstructionWriteFailureDoesNotStopTraining) {
   std::filesystem::remove_all(options.run_dir);
 }
 
+// Serves, in order: a refusal from the replay, a batch whose task id is out of range, a
+// batch whose images are truncated, then good batches from `inner`.
+class BadThenGoodSource : public SequenceSource {
+ public:
+  explicit BadThenGoodSource(std::unique_ptr<SequenceSource> inner) : inner_(std::move(inner)) {}
+  absl::StatusOr<SequenceBatch> Sample(int batch_size) override {
+    ++calls_;
+    if (calls_ == 1) return absl::InvalidArgumentError("replay: item 42 is corrupt");
+    absl::StatusOr<SequenceBatch> batch = inner_->Sample(batch_size);
+    if (!batch.ok()) return batch;
+    if (calls_ == 2) {
+      const int32_t bad_task = 7;
+      std::memcpy(batch->mutable_task_ids()->mutable_data()->data(), &bad_task, sizeof(bad_task));
+    }
+    if (calls_ == 3) batch->mutable_images()->mutable_data()->resize(10);
+    return batch;
+  }
+  int calls_ = 0;
+
+ private:
+  std::unique_ptr<SequenceSource> inner_;
+};
+
+// One bad item must not stop training: the learner discards what it cannot use, counts it,
+// samples again, and steps (before any collective call, so ranks stay in step).
+TEST(Learner, DiscardsRefusedAndMalformedBatchesAndKeepsTraining) {
+  ExperimentConfig c = testing::TinyExperimentConfig();
+  LearnerOptions options;
+  options.config = c;
+  options.run_dir = TempRunDir("ivg_learner_bad_batches");
+  metrics::MetricRegistry registry;
+  options.registry = &registry;
+  auto source = std::make_unique<BadThenGoodSource>(MakeSource(c, 5));
+  BadThenGoodSource* raw = source.get();
+  auto learner = Learner::Create(options, std::move(source), nullptr, nullptr);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  ASSERT_TRUE((*learner)->Step().ok());
+  EXPECT_EQ((*learner)->step(), 1);
+  EXPECT_EQ(raw->calls_, 4);
+  EXPECT_THAT(registry.Serialize(), HasSubstr("ivg_learner_rejected_batches_total 3"));
+  std::filesystem::remove_all(options.run_dir);
+}
+
 }  // namespace
 }  // namespace ivg::learner

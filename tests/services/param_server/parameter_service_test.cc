@@ -1,6 +1,9 @@
 // ParameterService over a real gRPC server on an ephemeral loopback port.
 #include "services/param_server/parameter_service.h"
 
+#include <cstring>
+#include <limits>
+
 #include "common/grpc/client_context.h"
 #include "common/grpc/server_host.h"
 #include "gmock/gmock.h"
@@ -126,6 +129,29 @@ TEST_F(ParameterServiceTest, MalformedTensorsAreRejectedWithTheirName) {
   EXPECT_EQ(store_->version(), -1);
   // The server keeps serving.
   EXPECT_TRUE(Publish(Request(1, 16)).ok());
+}
+
+TEST_F(ParameterServiceTest, NonFiniteParametersAreRejectedAndTheOldSetStays) {
+  ASSERT_TRUE(Publish(Request(1, 16)).ok());
+  PublishRequest bad = Request(2, 16);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(bad.mutable_actor_params()->mutable_tensors(0)->mutable_tensor()->mutable_data()
+                      ->data() + 4 * 5,
+              &nan, sizeof(nan));
+  const grpc::Status status = Publish(bad);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("encoder.w"));
+  EXPECT_THAT(status.error_message(), HasSubstr("element 5 is not finite"));
+  EXPECT_EQ(store_->version(), 1);
+}
+
+TEST_F(ParameterServiceTest, DuplicateTensorNamesAreRejected) {
+  PublishRequest bad = Request(1, 16);
+  *bad.mutable_actor_params()->add_tensors() = bad.actor_params().tensors(0);
+  const grpc::Status status = Publish(bad);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("'encoder.w' appears more than once"));
+  EXPECT_EQ(store_->version(), -1);
 }
 
 TEST_F(ParameterServiceTest, StaleVersionIsFailedPrecondition) {

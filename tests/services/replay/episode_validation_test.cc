@@ -75,6 +75,17 @@ TEST(EpisodeValidation, RejectsNegativeTaskAndNonFiniteLogProb) {
   Episode e = testing::MakeSyntheticEpisode({.num_steps = 4});
   e.set_task_id(-1);
   EXPECT_NE(ValidateEpisode(e, spec).message().find("task_id -1"), std::string::npos);
+  // One past the last task: stored, it would crash every learner that samples it.
+  e = testing::MakeSyntheticEpisode({.num_steps = 4});
+  e.set_task_id(1);
+  EXPECT_NE(ValidateEpisode(e, spec).message().find("task_id 1 is out of range"),
+            std::string::npos)
+      << ValidateEpisode(e, spec);
+  spec.num_rewards = 3;
+  e = testing::MakeSyntheticEpisode({.num_steps = 4, .num_rewards = 3});
+  e.set_task_id(2);
+  EXPECT_TRUE(ValidateEpisode(e, spec).ok());
+  spec.num_rewards = 1;
   e = testing::MakeSyntheticEpisode({.num_steps = 4});
   e.mutable_steps(3)->set_behaviour_log_prob(-INFINITY);
   EXPECT_NE(ValidateEpisode(e, spec).message().find("step 3: behaviour_log_prob"),

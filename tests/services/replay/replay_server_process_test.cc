@@ -10,6 +10,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -81,6 +86,7 @@ class ServerProcess {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
+  pid_t pid() const { return pid_; }
   void Kill9() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
@@ -122,20 +128,31 @@ std::string ReadyField(const std::string& ready, const std::string& key) {
   return ready.substr(start, ready.find(' ', start) - start);
 }
 
-TEST(ReplayServerProcess, KillNineThenRestartLosesNoAcknowledgedItem) {
-  testing::TempDir dir;
-  const int grpc_port = *PickFreeLoopbackPort();
-  const int redis_port = *PickFreeLoopbackPort();
-  const std::vector<std::string> args = {
+// Command line of shard 0 on `grpc_port`, starting its own redis-server (on a free port,
+// the same for every restart) with its data under `dir`, plus `--set` overrides.
+std::vector<std::string> ShardArgs(const std::string& dir, int grpc_port,
+                                   const std::vector<std::string>& overrides) {
+  std::vector<std::string> args = {
       std::string(IVG_BINARY_DIR) + "/services/replay/ivg_replay_server",
       "--shard=0",
       absl::StrCat("--address=127.0.0.1:", grpc_port),
       "--metrics_address=127.0.0.1:0",
       "--start_redis=true",
-      absl::StrCat("--redis_port=", redis_port),
-      "--redis_data_dir=" + dir.path() + "/redis",
-      "--set", "replay.min_size_to_sample=1",
-      "--set", "replay.appendfsync=APPENDFSYNC_EVERYSEC"};
+      absl::StrCat("--redis_port=", *PickFreeLoopbackPort()),
+      "--redis_data_dir=" + dir + "/redis"};
+  for (const std::string& o : overrides) {
+    args.push_back("--set");
+    args.push_back(o);
+  }
+  return args;
+}
+
+TEST(ReplayServerProcess, KillNineThenRestartLosesNoAcknowledgedItem) {
+  testing::TempDir dir;
+  const int grpc_port = *PickFreeLoopbackPort();
+  const std::vector<std::string> args =
+      ShardArgs(dir.path(), grpc_port,
+                {"replay.min_size_to_sample=1", "replay.appendfsync=APPENDFSYNC_EVERYSEC"});
   const std::string log = dir.path() + "/server.log";
   auto server = std::make_unique<ServerProcess>(args, log);
   const std::string ready = server->WaitReady(absl::Seconds(20));
@@ -194,6 +211,59 @@ TEST(ReplayServerProcess, KillNineThenRestartLosesNoAcknowledgedItem) {
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("ivg_replay_redis_latency_seconds_bucket"), std::string::npos);
+}
+
+// The children of `parent` (from /proc/<pid>/stat's ppid field).
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // "pid (comm) state ppid ...": comm may hold spaces, so parse after the last ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) children.push_back(pid);
+  }
+  return children;
+}
+
+// kill -9 of the shard's own redis-server: the shard must not go on as if it could store
+// (health SERVING, every insert failing); it exits with an error for the supervisor to
+// restart it, and the restart recovers what Redis had.
+TEST(ReplayServerProcess, ExitsWhenItsRedisDiesAndARestartRecovers) {
+  testing::TempDir dir;
+  const int grpc_port = *PickFreeLoopbackPort();
+  const std::vector<std::string> args =
+      ShardArgs(dir.path(), grpc_port, {"replay.appendfsync=APPENDFSYNC_ALWAYS"});
+  const std::string log = dir.path() + "/server.log";
+  auto server = std::make_unique<ServerProcess>(args, log);
+  ASSERT_FALSE(server->WaitReady(absl::Seconds(20)).empty()) << "no ready line; see " << log;
+
+  ShardedReplayClientOptions options;
+  options.addresses = {absl::StrCat("127.0.0.1:", grpc_port)};
+  options.rpc_deadline = absl::Seconds(5);
+  metrics::MetricRegistry registry;
+  options.registry = &registry;
+  auto client = *ShardedReplayClient::Create(options);
+  testing::SyntheticEpisodeOptions o;
+  o.num_steps = 40;  // 5 items
+  ASSERT_TRUE(client->InsertEpisode(testing::MakeSyntheticEpisode(o)).ok());
+
+  const std::vector<pid_t> children = ChildrenOf(server->pid());
+  ASSERT_EQ(children.size(), 1u) << "expected the shard's redis-server as its only child";
+  ASSERT_EQ(kill(children[0], SIGKILL), 0);
+  EXPECT_EQ(server->Wait(), 1) << "the shard kept running without its Redis; see " << log;
+
+  server = std::make_unique<ServerProcess>(args, log);
+  const std::string restarted = server->WaitReady(absl::Seconds(30));
+  ASSERT_FALSE(restarted.empty()) << "restart failed; see " << log;
+  EXPECT_TRUE(absl::StrContains(restarted, "items=5")) << restarted;
 }
 
 TEST(ReplayServerProcess, InvalidConfigExitsWithAClearError) {

@@ -58,7 +58,7 @@ class ShardedReplayClientTest : public ::testing::Test {
     options.shard = shard->index;
     options.table.sequence_length = 8;
     options.table.rate_limiter.min_size_to_sample = 1;
-    options.table.episode_spec.num_rewards = 1;
+    options.table.episode_spec.num_rewards = 4;  // InsertFromActor: task id = actor id.
     auto service = ReplayServiceImpl::Create(options, shard->pool.get(), &registry_);
     ASSERT_TRUE(service.ok()) << service.status();
     shard->service = *std::move(service);
@@ -85,6 +85,7 @@ class ShardedReplayClientTest : public ::testing::Test {
       o.episode_id = e;
       o.num_steps = steps;
       o.task_id = actor;  // Marks which shard a sampled sequence came from.
+      o.num_rewards = 4;  // A task id must name one of the episode's rewards.
       auto r = client_->InsertEpisode(testing::MakeSyntheticEpisode(o));
       ASSERT_TRUE(r.ok()) << r.status();
     }

@@ -38,7 +38,7 @@ class TableTest : public ::testing::Test {
     o.sequence_length = 8;
     o.max_size = 1000;
     o.rate_limiter.min_size_to_sample = 1;
-    o.episode_spec.num_rewards = 1;
+    o.episode_spec.num_rewards = 3;  // Episodes carry 3 task rewards (MakeEpisode).
     return o;
   }
 
@@ -53,6 +53,7 @@ class TableTest : public ::testing::Test {
     o.episode_id = id;
     o.num_steps = steps;
     o.task_id = task;
+    o.num_rewards = 3;  // Tasks 0..2: a task id must name one of the episode's rewards.
     o.noise_amplitude = 2;
     return testing::MakeSyntheticEpisode(o);
   }
