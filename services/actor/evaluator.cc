@@ -126,7 +126,8 @@ absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, 
   IVG_ASSIGN_OR_RETURN(env::TimeStep step, env_->Reset(seed));
   std::unique_ptr<env::ScriptedTaskPolicy> scripted;
   if (policy == EvalPolicy::kScripted) {
-    scripted = env::ScriptedTaskPolicy::ForTask(TaskAt(config_, task_index));
+    scripted =
+        env::ScriptedTaskPolicy::ForTask(TaskAt(config_, task_index), config_.env().reward());
     if (scripted == nullptr) {
       return absl::FailedPreconditionError(absl::StrCat(
           "task ", Task_Name(TaskAt(config_, task_index)), " has no scripted controller"));
@@ -176,7 +177,8 @@ absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateAllTasks(
   std::vector<EvalSummary> summaries;
   for (int task = 0; task < NumTasks(config_); ++task) {
     if (policy == EvalPolicy::kScripted &&
-        env::ScriptedTaskPolicy::ForTask(TaskAt(config_, task)) == nullptr) {
+        env::ScriptedTaskPolicy::ForTask(TaskAt(config_, task), config_.env().reward()) ==
+            nullptr) {
       continue;  // No ceiling for this task; its normalised score stays empty.
     }
     std::vector<double> returns;

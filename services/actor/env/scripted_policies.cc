@@ -144,6 +144,75 @@ Action ScriptedStackPolicy::Act(const SawyerEnv& env) {
   }
 }
 
+Action ScriptedPlacePolicy::Act(const SawyerEnv& env) {
+  const Vec3 object = env.ObjectPosition(object_);
+  const Vec3 tcp = env.TcpPosition();
+  const double rest_z = env.ObjectRestZ(object_);
+  // The object may sit off-centre between the pads: steer the object, not the TCP.
+  const Vec3 offset = {tcp[0] - object[0], tcp[1] - object[1], tcp[2] - object[2]};
+  const Vec3 goal = {target_x_, target_y_, rest_z};
+  ++phase_steps_;
+  switch (phase_) {
+    case Phase::kGrasp: {
+      const Action a = lift_.Act(env);
+      if (env.Grasp() && object[2] > rest_z + 0.01) {
+        phase_ = Phase::kCarry;
+        phase_steps_ = 0;
+      }
+      return a;
+    }
+    case Phase::kCarry: {
+      if (!env.Grasp()) {
+        Reset();
+        return lift_.Act(env);
+      }
+      const Vec3 target = {goal[0] + offset[0], goal[1] + offset[1],
+                           rest_z + 0.04 + offset[2]};
+      if (HorizontalDistance(object, goal) < 0.006) {
+        phase_ = Phase::kLower;
+        phase_steps_ = 0;
+      }
+      return MoveTowards(env, target, env.GripperYaw(), 1.0f);
+    }
+    case Phase::kLower: {
+      const Vec3 target = {goal[0] + offset[0], goal[1] + offset[1],
+                           rest_z + 0.002 + offset[2]};
+      if (object[2] < rest_z + 0.006 || phase_steps_ > 20) {
+        phase_ = Phase::kRelease;
+        phase_steps_ = 0;
+      }
+      return MoveTowards(env, target, env.GripperYaw(), 1.0f);
+    }
+    case Phase::kRelease:
+    default:
+      // Open first, then rise clear so the fingers do not drag the object along.
+      return MoveTowards(env, {tcp[0], tcp[1], phase_steps_ > 5 ? rest_z + 0.10 : tcp[2]},
+                         env.GripperYaw(), -1.0f);
+  }
+}
+
+Action ScriptedMovePolicy::Act(const SawyerEnv& env) {
+  const Vec3 object = env.ObjectPosition(object_);
+  const double rest_z = env.ObjectRestZ(object_);
+  if (!carrying_) {
+    const Action a = lift_.Act(env);
+    carrying_ = env.Grasp() && object[2] > rest_z + 0.01;
+    return a;
+  }
+  if (!env.Grasp()) {  // Dropped: grasp again.
+    Reset();
+    return lift_.Act(env);
+  }
+  // Round a circle of 8 cm about the table's centre, aiming well ahead of the object so the
+  // command saturates (full speed) and the radial error corrects itself.
+  constexpr double kRadius = 0.08, kLead = 0.8;
+  const Vec3 tcp = env.TcpPosition();
+  const double angle = std::atan2(object[1], object[0]) + kLead;
+  const Vec3 target = {kRadius * std::cos(angle) + tcp[0] - object[0],
+                       kRadius * std::sin(angle) + tcp[1] - object[1], rest_z + 0.04 + tcp[2] - object[2]};
+  return MoveTowards(env, target, env.GripperYaw(), 1.0f);
+}
+
 namespace {
 
 ObjectId LiftObject(Task task) {
@@ -152,7 +221,8 @@ ObjectId LiftObject(Task task) {
 
 }  // namespace
 
-std::unique_ptr<ScriptedTaskPolicy> ScriptedTaskPolicy::ForTask(Task task) {
+std::unique_ptr<ScriptedTaskPolicy> ScriptedTaskPolicy::ForTask(Task task,
+                                                                 const RewardConfig& reward) {
   switch (task) {
     case REACH_RED:
     case REACH_BLUE:
@@ -160,25 +230,41 @@ std::unique_ptr<ScriptedTaskPolicy> ScriptedTaskPolicy::ForTask(Task task) {
     case LIFT_BLUE:
     case STACK_RED:
     case STACK_BLUE:
-      return std::unique_ptr<ScriptedTaskPolicy>(new ScriptedTaskPolicy(task));
+    case MATCH_POSITIONS:
+    case MOVE_BLUE:
+      return std::unique_ptr<ScriptedTaskPolicy>(new ScriptedTaskPolicy(task, reward));
     default:
       return nullptr;
   }
 }
 
-ScriptedTaskPolicy::ScriptedTaskPolicy(Task task)
+ScriptedTaskPolicy::ScriptedTaskPolicy(Task task, const RewardConfig& reward)
     : task_(task),
       lift_(LiftObject(task)),
       stack_(task == STACK_BLUE ? ObjectId::kBlue : ObjectId::kRed,
-             task == STACK_BLUE ? ObjectId::kRed : ObjectId::kBlue) {}
+             task == STACK_BLUE ? ObjectId::kRed : ObjectId::kBlue),
+      match_(reward),
+      move_(ObjectId::kBlue) {}
 
 void ScriptedTaskPolicy::Reset() {
   lift_.Reset();
   stack_.Reset();
+  match_.Reset();
+  move_.Reset();
 }
 
 Action ScriptedTaskPolicy::Act(const SawyerEnv& env) {
-  return task_ == STACK_RED || task_ == STACK_BLUE ? stack_.Act(env) : lift_.Act(env);
+  switch (task_) {
+    case STACK_RED:
+    case STACK_BLUE:
+      return stack_.Act(env);
+    case MATCH_POSITIONS:
+      return match_.Act(env);
+    case MOVE_BLUE:
+      return move_.Act(env);
+    default:
+      return lift_.Act(env);
+  }
 }
 
 }  // namespace ivg::env

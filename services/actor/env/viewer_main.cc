@@ -54,7 +54,8 @@ int Run(ExperimentConfig config) {
   }
   SawyerEnv& env = **env_or;
   const Task task = env.spec().tasks[env.task_index()];
-  std::unique_ptr<ScriptedTaskPolicy> scripted = ScriptedTaskPolicy::ForTask(task);
+  std::unique_ptr<ScriptedTaskPolicy> scripted =
+      ScriptedTaskPolicy::ForTask(task, env_config.reward());
   if (policy_name == "scripted" && scripted == nullptr) {
     std::cerr << "task " << Task_Name(task) << " has no scripted controller; use --policy=random\n";
     return 2;
