@@ -29,6 +29,18 @@ double HorizontalDistance(const Vec3& a, const Vec3& b) {
   return std::hypot(a[0] - b[0], a[1] - b[1]);
 }
 
+// The grasped object off the table: where the carrying phases take over from the lift.
+bool HoldsLifted(const SawyerEnv& env, ObjectId object) {
+  return env.Grasp() && env.ObjectPosition(object)[2] > env.ObjectRestZ(object) + 0.01;
+}
+
+// The TCP target that puts a held object at `object_goal`: the object may sit off-centre
+// between the pads, so steer the object, not the TCP.
+Vec3 TcpTargetForObject(const Vec3& tcp, const Vec3& object, const Vec3& object_goal) {
+  return {object_goal[0] + tcp[0] - object[0], object_goal[1] + tcp[1] - object[1],
+          object_goal[2] + tcp[2] - object[2]};
+}
+
 }  // namespace
 
 Action MoveTowards(const SawyerEnv& env, const Vec3& target, double yaw, float gripper) {
@@ -107,7 +119,7 @@ Action ScriptedStackPolicy::Act(const SawyerEnv& env) {
   switch (phase_) {
     case Phase::kGrasp: {
       const Action a = lift_.Act(env);
-      if (env.Grasp() && top[2] > env.ObjectRestZ(top_) + 0.01) {
+      if (HoldsLifted(env, top_)) {
         phase_ = Phase::kCarry;
         phase_steps_ = 0;
       }
@@ -118,9 +130,7 @@ Action ScriptedStackPolicy::Act(const SawyerEnv& env) {
         Reset();
         return lift_.Act(env);
       }
-      // Track the cube (which may sit off-centre between the pads), not the TCP.
-      const Vec3 offset = {tcp[0] - top[0], tcp[1] - top[1], tcp[2] - top[2]};
-      const Vec3 target = {base[0] + offset[0], base[1] + offset[1], carry_z + offset[2]};
+      const Vec3 target = TcpTargetForObject(tcp, top, {base[0], base[1], carry_z});
       if (HorizontalDistance(top, base) < 0.006 && top[2] > base[2] + side) {
         phase_ = Phase::kLower;
         phase_steps_ = 0;
@@ -128,9 +138,8 @@ Action ScriptedStackPolicy::Act(const SawyerEnv& env) {
       return MoveTowards(env, target, env.GripperYaw(), 1.0f);
     }
     case Phase::kLower: {
-      const Vec3 offset = {tcp[0] - top[0], tcp[1] - top[1], tcp[2] - top[2]};
-      const Vec3 target = {base[0] + offset[0], base[1] + offset[1],
-                           base[2] + side + 0.003 + offset[2]};
+      const Vec3 target =
+          TcpTargetForObject(tcp, top, {base[0], base[1], base[2] + side + 0.003});
       if (top[2] < base[2] + side + 0.008 || phase_steps_ > 15) {
         phase_ = Phase::kRelease;
         phase_steps_ = 0;
@@ -148,14 +157,12 @@ Action ScriptedPlacePolicy::Act(const SawyerEnv& env) {
   const Vec3 object = env.ObjectPosition(object_);
   const Vec3 tcp = env.TcpPosition();
   const double rest_z = env.ObjectRestZ(object_);
-  // The object may sit off-centre between the pads: steer the object, not the TCP.
-  const Vec3 offset = {tcp[0] - object[0], tcp[1] - object[1], tcp[2] - object[2]};
   const Vec3 goal = {target_x_, target_y_, rest_z};
   ++phase_steps_;
   switch (phase_) {
     case Phase::kGrasp: {
       const Action a = lift_.Act(env);
-      if (env.Grasp() && object[2] > rest_z + 0.01) {
+      if (HoldsLifted(env, object_)) {
         phase_ = Phase::kCarry;
         phase_steps_ = 0;
       }
@@ -166,8 +173,7 @@ Action ScriptedPlacePolicy::Act(const SawyerEnv& env) {
         Reset();
         return lift_.Act(env);
       }
-      const Vec3 target = {goal[0] + offset[0], goal[1] + offset[1],
-                           rest_z + 0.04 + offset[2]};
+      const Vec3 target = TcpTargetForObject(tcp, object, {goal[0], goal[1], rest_z + 0.04});
       if (HorizontalDistance(object, goal) < 0.006) {
         phase_ = Phase::kLower;
         phase_steps_ = 0;
@@ -175,8 +181,7 @@ Action ScriptedPlacePolicy::Act(const SawyerEnv& env) {
       return MoveTowards(env, target, env.GripperYaw(), 1.0f);
     }
     case Phase::kLower: {
-      const Vec3 target = {goal[0] + offset[0], goal[1] + offset[1],
-                           rest_z + 0.002 + offset[2]};
+      const Vec3 target = TcpTargetForObject(tcp, object, {goal[0], goal[1], rest_z + 0.002});
       if (object[2] < rest_z + 0.006 || phase_steps_ > 20) {
         phase_ = Phase::kRelease;
         phase_steps_ = 0;
@@ -196,7 +201,7 @@ Action ScriptedMovePolicy::Act(const SawyerEnv& env) {
   const double rest_z = env.ObjectRestZ(object_);
   if (!carrying_) {
     const Action a = lift_.Act(env);
-    carrying_ = env.Grasp() && object[2] > rest_z + 0.01;
+    carrying_ = HoldsLifted(env, object_);
     return a;
   }
   if (!env.Grasp()) {  // Dropped: grasp again.
@@ -208,8 +213,8 @@ Action ScriptedMovePolicy::Act(const SawyerEnv& env) {
   constexpr double kRadius = 0.08, kLead = 0.8;
   const Vec3 tcp = env.TcpPosition();
   const double angle = std::atan2(object[1], object[0]) + kLead;
-  const Vec3 target = {kRadius * std::cos(angle) + tcp[0] - object[0],
-                       kRadius * std::sin(angle) + tcp[1] - object[1], rest_z + 0.04 + tcp[2] - object[2]};
+  const Vec3 target = TcpTargetForObject(
+      tcp, object, {kRadius * std::cos(angle), kRadius * std::sin(angle), rest_z + 0.04});
   return MoveTowards(env, target, env.GripperYaw(), 1.0f);
 }
 

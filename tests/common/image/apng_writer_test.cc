@@ -15,14 +15,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/common/image/temp_png_path.h"
+
 namespace ivg::image {
 namespace {
 
-std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          (name + "_" + std::to_string(::getpid()) + ".png"))
-      .string();
-}
+using testing::TempPngPath;
 
 uint32_t U32(const std::string& s, size_t at) {
   return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) |
@@ -62,7 +60,7 @@ std::vector<std::vector<uint8_t>> Frames(int width, int height, int count) {
 TEST(WriteAnimatedPng, PlainPngReadersSeeTheFirstFrame) {
   const int width = 6, height = 4;
   auto frames = Frames(width, height, 3);
-  const std::string path = TempPath("ivg_apng_first");
+  const std::string path = TempPngPath("ivg_apng_first");
   ASSERT_TRUE(WriteAnimatedPng(path, width, height, frames, /*fps=*/20).ok());
   png_image image{};
   image.version = PNG_IMAGE_VERSION;
@@ -78,7 +76,7 @@ TEST(WriteAnimatedPng, PlainPngReadersSeeTheFirstFrame) {
 TEST(WriteAnimatedPng, HoldsEveryFrameInSequencedChunks) {
   const int width = 3, height = 2;
   auto frames = Frames(width, height, 4);
-  const std::string path = TempPath("ivg_apng_chunks");
+  const std::string path = TempPngPath("ivg_apng_chunks");
   ASSERT_TRUE(WriteAnimatedPng(path, width, height, frames, /*fps=*/10).ok());
   std::vector<std::string> types;
   uint32_t expected_sequence = 0;
@@ -112,7 +110,7 @@ TEST(WriteAnimatedPng, HoldsEveryFrameInSequencedChunks) {
 TEST(WriteAnimatedPng, RefusesFramesOfTheWrongSizeNamingTheFrame) {
   auto frames = Frames(3, 2, 2);
   frames[1].pop_back();
-  absl::Status status = WriteAnimatedPng(TempPath("ivg_apng_bad"), 3, 2, frames, 10);
+  absl::Status status = WriteAnimatedPng(TempPngPath("ivg_apng_bad"), 3, 2, frames, 10);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("frame 1"));
 }

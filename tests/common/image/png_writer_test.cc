@@ -10,20 +10,18 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/common/image/temp_png_path.h"
+
 namespace ivg::image {
 namespace {
 
-std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          (name + "_" + std::to_string(::getpid()) + ".png"))
-      .string();
-}
+using testing::TempPngPath;
 
 TEST(WritePng, PixelsRoundTripThroughLibpng) {
   const int width = 5, height = 3;
   std::vector<uint8_t> rgb(width * height * 3);
   for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 37 + 11) % 256);
-  const std::string path = TempPath("ivg_png_roundtrip");
+  const std::string path = TempPngPath("ivg_png_roundtrip");
   ASSERT_TRUE(WritePng(path, width, height, rgb).ok());
 
   png_image image{};
@@ -40,7 +38,7 @@ TEST(WritePng, PixelsRoundTripThroughLibpng) {
 }
 
 TEST(WritePng, RejectsAPixelBufferOfTheWrongSize) {
-  const std::string path = TempPath("ivg_png_wrong_size");
+  const std::string path = TempPngPath("ivg_png_wrong_size");
   absl::Status s = WritePng(path, 4, 4, std::vector<uint8_t>(4 * 4 * 3 - 1));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("4x4"), absl::string_view::npos) << s;

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -147,6 +148,15 @@ std::vector<std::string> ShardArgs(const std::string& dir, int grpc_port,
   return args;
 }
 
+// A client of the one shard on `grpc_port` (5 s deadlines), its metrics in `registry`.
+std::unique_ptr<ShardedReplayClient> ClientOf(int grpc_port, metrics::MetricRegistry* registry) {
+  ShardedReplayClientOptions options;
+  options.addresses = {absl::StrCat("127.0.0.1:", grpc_port)};
+  options.rpc_deadline = absl::Seconds(5);
+  options.registry = registry;
+  return *ShardedReplayClient::Create(options);
+}
+
 TEST(ReplayServerProcess, KillNineThenRestartLosesNoAcknowledgedItem) {
   testing::TempDir dir;
   const int grpc_port = *PickFreeLoopbackPort();
@@ -158,12 +168,8 @@ TEST(ReplayServerProcess, KillNineThenRestartLosesNoAcknowledgedItem) {
   const std::string ready = server->WaitReady(absl::Seconds(20));
   ASSERT_TRUE(absl::StrContains(ready, "items=0")) << "no ready line; see " << log;
 
-  ShardedReplayClientOptions options;
-  options.addresses = {absl::StrCat("127.0.0.1:", grpc_port)};
-  options.rpc_deadline = absl::Seconds(5);
   metrics::MetricRegistry registry;
-  options.registry = &registry;
-  auto client = *ShardedReplayClient::Create(options);
+  auto client = ClientOf(grpc_port, &registry);
 
   std::atomic<int64_t> acknowledged{0};
   std::atomic<int> episodes{0};
@@ -245,12 +251,8 @@ TEST(ReplayServerProcess, ExitsWhenItsRedisDiesAndARestartRecovers) {
   auto server = std::make_unique<ServerProcess>(args, log);
   ASSERT_FALSE(server->WaitReady(absl::Seconds(20)).empty()) << "no ready line; see " << log;
 
-  ShardedReplayClientOptions options;
-  options.addresses = {absl::StrCat("127.0.0.1:", grpc_port)};
-  options.rpc_deadline = absl::Seconds(5);
   metrics::MetricRegistry registry;
-  options.registry = &registry;
-  auto client = *ShardedReplayClient::Create(options);
+  auto client = ClientOf(grpc_port, &registry);
   testing::SyntheticEpisodeOptions o;
   o.num_steps = 40;  // 5 items
   ASSERT_TRUE(client->InsertEpisode(testing::MakeSyntheticEpisode(o)).ok());
