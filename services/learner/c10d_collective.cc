@@ -1,6 +1,7 @@
 #include "services/learner/c10d_collective.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <vector>
 
@@ -13,8 +14,36 @@
 #endif
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace ivg::learner {
+namespace {
+
+// The devices (network addresses) Gloo binds its pairs to; see
+// C10dCollectiveOptions::socket_interfaces. Binding the store's host is right only where it
+// is local: rank 1 in a container cannot bind "learner-0", Gloo then fails with "Cannot
+// resolve learner-0 to a (local) address".
+std::vector<std::shared_ptr<::gloo::transport::Device>> GlooDevices(
+    const C10dCollectiveOptions& options) {
+  std::string interfaces = options.socket_interfaces;
+  if (interfaces.empty()) {
+    const char* env = std::getenv("GLOO_SOCKET_IFNAME");
+    if (env != nullptr) interfaces = env;
+  }
+  std::vector<std::shared_ptr<::gloo::transport::Device>> devices;
+  for (absl::string_view name : absl::StrSplit(interfaces, ',', absl::SkipWhitespace())) {
+    devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(std::string(name)));
+  }
+  if (!devices.empty()) return devices;
+  try {
+    devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(options.host));
+  } catch (const c10::Error&) {
+    devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  }
+  return devices;
+}
+
+}  // namespace
 
 struct C10dCollective::State {
   int rank = 0;
@@ -53,8 +82,7 @@ absl::StatusOr<std::unique_ptr<C10dCollective>> C10dCollective::Create(
     if (options.rank == 0 && options.on_listening) options.on_listening(store->getPort());
     state->store = store;
     auto gloo_options = c10d::ProcessGroupGloo::Options::create();
-    gloo_options->devices.push_back(
-        c10d::ProcessGroupGloo::createDeviceForHostname(options.host));
+    gloo_options->devices = GlooDevices(options);
     gloo_options->timeout = timeout;
     state->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(state->store, options.rank,
                                                               options.world_size, gloo_options);

@@ -17,6 +17,11 @@ struct C10dCollectiveOptions {
   int rank = 0;
   int world_size = 1;
   absl::Duration timeout = absl::Seconds(60);
+  // The network interfaces Gloo's connections bind to, comma-separated ("eth0"); empty =
+  // $GLOO_SOCKET_IFNAME as torch.distributed reads it, else the address `host` names when it
+  // is one of this machine's (one machine, or rank 0), else this machine's hostname's address
+  // (rank 1+ in docker-compose or Kubernetes, where `host` is rank 0's name).
+  std::string socket_interfaces;
   // Called by rank 0 with the bound port before it waits for the other ranks.
   std::function<void(int port)> on_listening;
 };

@@ -7,6 +7,7 @@ flags. They run under /usr/bin/python3 with python3-yaml (a dependency of docker
 scripts/debian-packages.txt).
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -66,6 +67,25 @@ def run(argv, check=True, **kwargs):
         raise AssertionError("%s exited %d:\n%s%s" % (" ".join(argv), result.returncode,
                                                       result.stdout, result.stderr))
     return result
+
+
+# Where scripts/bootstrap.sh unpacks Debian 12's kubectl when another one is on PATH.
+DEBIAN_KUBECTL = "/usr/local/lib/ivg/debian-kubectl/kubectl"
+
+
+def kubectls():
+    """[(version, path)] of every distinct kubectl here: the one on PATH and Debian 12's
+    (1.20, kustomize v2) when bootstrap unpacked it beside a newer one. Users apply the
+    manifests with either, so the tests render with each."""
+    found = []
+    for path in (require_tool("kubectl"), os.environ.get("IVG_DEBIAN_KUBECTL", DEBIAN_KUBECTL)):
+        if not os.access(path, os.X_OK):
+            continue
+        version = run([path, "version", "--client", "-o", "json"]).stdout
+        version = json.loads(version)["clientVersion"]["gitVersion"]
+        if version not in [v for v, _ in found]:
+            found.append((version, path))
+    return found
 
 
 def stub_binary_dir():

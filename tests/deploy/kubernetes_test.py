@@ -23,9 +23,16 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 EXTRA_FLAGS = {"ivg_param_server": {"--address"}}
 
 
-def render(directory):
-    result = lib.run([lib.require_tool("kubectl"), "kustomize", directory])
+def render(directory, kubectl=None):
+    result = lib.run([kubectl or lib.require_tool("kubectl"), "kustomize", directory])
     return lib.load_yaml_documents(result.stdout)
+
+
+def comparable(objects):
+    """Rendered objects in a fixed order, with the generated ConfigMap's content hash (each
+    kustomize version hashes differently) replaced by a placeholder."""
+    text = re.sub(r"ivg-config-[a-z0-9]{10}", "ivg-config-HASH", json.dumps(objects))
+    return sorted(json.loads(text), key=lambda o: (o["kind"], o["metadata"]["name"]))
 
 
 def pod_spec(obj):
@@ -147,6 +154,34 @@ class ObjectChecker:
         for port in obj["spec"].get("ports", []):
             if isinstance(port.get("targetPort"), str) and port["targetPort"] not in port_names:
                 self.problem(obj, "targetPort %s is no port of the selected pods" % port["targetPort"])
+
+
+class EveryKubectlRendersTheSameValidObjects(unittest.TestCase):
+    """Debian 12's kubectl 1.20 (old kustomize v2) and a current one must give the same,
+    valid objects: once v2 turned a StatefulSet's missing volumeClaimTemplates into a mapping,
+    an object Kubernetes refuses, while newer kubectl rendered the same files correctly."""
+
+    def test_debian_and_current_kubectl_agree_on_every_object(self):
+        kubectls = lib.kubectls()
+        versions = [v for v, _ in kubectls]
+        self.assertTrue(any(v.startswith("v1.20.") for v in versions),
+                        "Debian 12's kubectl (1.20) not found among %s: scripts/bootstrap.sh "
+                        "installs it, or unpacks it to %s" % (versions, lib.DEBIAN_KUBECTL))
+        reference_version, reference = None, None
+        for version, kubectl in kubectls:
+            with self.subTest(kubectl=version):
+                objects = render(lib.K8S_BASE, kubectl)
+                self.assertEqual(ObjectChecker(objects).check(), [], version)
+                for obj in objects:
+                    if obj["kind"] == "StatefulSet":
+                        self.assertIsInstance(obj["spec"].get("volumeClaimTemplates", []), list,
+                                              "%s: %s" % (version, obj["metadata"]["name"]))
+                if reference is None:
+                    reference_version, reference = version, comparable(objects)
+                else:
+                    self.assertEqual(comparable(objects), reference,
+                                     "%s and %s render different objects"
+                                     % (version, reference_version))
 
 
 class KustomizeBase(unittest.TestCase):

@@ -136,6 +136,7 @@ absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::Start(RedisProcessOp
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
 
+    const pid_t owner = getpid();
     pid_t pid = fork();
     if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
     if (pid == 0) {
@@ -145,7 +146,9 @@ absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::Start(RedisProcessOp
       // If the owner dies (even by SIGKILL) Redis gets SIGTERM, flushes its AOF and exits,
       // so a restarted owner can start a fresh Redis on the same data dir.
       prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() == 1) _exit(126);  // The owner died before prctl.
+      // The owner died before prctl (the child was re-parented). Compared with the owner's
+      // pid, not with 1: in a container the owner itself is often pid 1.
+      if (getppid() != owner) _exit(126);
       execvp(argv[0], argv.data());
       _exit(127);
     }

@@ -104,5 +104,44 @@ TEST(C10dCollective, TwoLearnersStayBitIdenticalAndMatchOneLearnerWithTheirCombi
   EXPECT_EQ(cores[0]->target_updates(), kSteps / 7);
 }
 
+// Gloo binds the interfaces it is told (GLOO_SOCKET_IFNAME or the option), as in
+// torch.distributed; docker-compose sets GLOO_SOCKET_IFNAME=eth0 for its learners.
+TEST(C10dCollective, BindsTheNamedSocketInterface) {
+  std::promise<int> port_promise;
+  std::shared_future<int> port = port_promise.get_future().share();
+  std::vector<double> sums(2, 0.0);
+  auto run_rank = [&](int rank) {
+    C10dCollectiveOptions options;
+    options.rank = rank;
+    options.world_size = 2;
+    options.socket_interfaces = "lo";
+    if (rank == 0) {
+      options.on_listening = [&](int p) { port_promise.set_value(p); };
+    } else {
+      options.port = port.get();
+    }
+    auto collective = C10dCollective::Create(options);
+    ASSERT_TRUE(collective.ok()) << collective.status();
+    at::Tensor ones = at::ones({3});
+    ASSERT_FALSE((*collective)->AllReduceSum(ones).has_value());
+    sums[rank] = ones.sum().item<double>();
+  };
+  std::thread rank0(run_rank, 0), rank1(run_rank, 1);
+  rank0.join();
+  rank1.join();
+  EXPECT_EQ(sums[0], 6.0);
+  EXPECT_EQ(sums[1], 6.0);
+}
+
+TEST(C10dCollective, AnUnknownSocketInterfaceIsAClearError) {
+  C10dCollectiveOptions options;
+  options.socket_interfaces = "no_such_if0";
+  options.timeout = absl::Seconds(5);
+  auto collective = C10dCollective::Create(options);
+  ASSERT_FALSE(collective.ok());
+  EXPECT_NE(collective.status().message().find("rendezvous"), std::string::npos)
+      << collective.status();
+}
+
 }  // namespace
 }  // namespace ivg::learner

@@ -25,6 +25,7 @@
 #include "services/replay/client/sharded_replay_client.h"
 #include "services/replay/redis/redis_process.h"
 #include "services/replay/testing/synthetic_episode.h"
+#include "tests/testing/subprocess.h"
 #include "tests/services/replay/replay_test_util.h"
 
 namespace ivg::replay {
@@ -266,6 +267,37 @@ TEST(ReplayServerProcess, ExitsWhenItsRedisDiesAndARestartRecovers) {
   const std::string restarted = server->WaitReady(absl::Seconds(30));
   ASSERT_FALSE(restarted.empty()) << "restart failed; see " << log;
   EXPECT_TRUE(absl::StrContains(restarted, "items=5")) << restarted;
+}
+
+// In a container the replay server is often pid 1 (the image's entry point execs it). Its
+// redis-server child once took "my parent is pid 1" to mean "my owner died before I could
+// ask to die with it" and exited at once, so no shard started in docker-compose. Run as pid 1
+// of a new pid namespace, it must start its Redis and serve.
+TEST(ReplayServerProcess, StartsItsRedisWhenItIsPidOneAsInAContainer) {
+  const std::string unshare = "/usr/bin/unshare";
+  const std::string namespace_flags = "--user --map-root-user --pid --fork --kill-child";
+  if (::ivg::testing::RunCommand(unshare + " " + namespace_flags + " true").exit_code != 0) {
+    GTEST_SKIP() << "this machine allows no new pid namespace (" << unshare << " "
+                 << namespace_flags << " failed)";
+  }
+  testing::TempDir dir;
+  const int grpc_port = *PickFreeLoopbackPort();
+  std::vector<std::string> args = {unshare, "--user", "--map-root-user", "--pid", "--fork",
+                                   "--kill-child", "--"};
+  for (const std::string& a : ShardArgs(dir.path(), grpc_port, {})) args.push_back(a);
+  const std::string log = dir.path() + "/server.log";
+  ServerProcess server(args, log);
+  const std::string ready = server.WaitReady(absl::Seconds(20));
+  ASSERT_TRUE(absl::StrContains(ready, "items=0")) << "no ready line as pid 1; see " << log;
+
+  metrics::MetricRegistry registry;
+  auto client = ClientOf(grpc_port, &registry);
+  testing::SyntheticEpisodeOptions o;
+  o.num_steps = 40;
+  EXPECT_TRUE(client->InsertEpisode(testing::MakeSyntheticEpisode(o)).ok());
+  // `unshare --fork` ignores SIGTERM while it waits: stop the server inside, then it exits.
+  for (pid_t inner : ChildrenOf(server.pid())) kill(inner, SIGTERM);
+  EXPECT_EQ(server.Wait(), 0);
 }
 
 TEST(ReplayServerProcess, InvalidConfigExitsWithAClearError) {
