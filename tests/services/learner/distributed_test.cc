@@ -37,6 +37,21 @@ std::vector<Batch> MakeBatches(const CoreOptions& o) {
   return batches;
 }
 
+// Rank `rank` of a world of 2 on loopback: rank 0 reports its store's port through
+// `port_promise`, rank 1 waits for it on `port`.
+C10dCollectiveOptions PairRankOptions(int rank, std::promise<int>& port_promise,
+                                      const std::shared_future<int>& port) {
+  C10dCollectiveOptions options;
+  options.rank = rank;
+  options.world_size = 2;
+  if (rank == 0) {
+    options.on_listening = [&port_promise](int p) { port_promise.set_value(p); };
+  } else {
+    options.port = port.get();
+  }
+  return options;
+}
+
 TEST(C10dCollective, TwoLearnersStayBitIdenticalAndMatchOneLearnerWithTheirCombinedBatch) {
   CoreOptions o = model::testing::TinyOptions();
   o.optimizer.target_update_period = 7;
@@ -56,14 +71,7 @@ TEST(C10dCollective, TwoLearnersStayBitIdenticalAndMatchOneLearnerWithTheirCombi
   ASSERT_FALSE(at::equal(cores[0]->AllParameters()[0].second, cores[1]->AllParameters()[0].second));
   std::vector<double> allreduce_seconds(2, 0.0);
   auto run_rank = [&](int rank) {
-    C10dCollectiveOptions options;
-    options.rank = rank;
-    options.world_size = 2;
-    if (rank == 0) {
-      options.on_listening = [&](int p) { port_promise.set_value(p); };
-    } else {
-      options.port = port.get();
-    }
+    C10dCollectiveOptions options = PairRankOptions(rank, port_promise, port);
     auto collective = C10dCollective::Create(options);
     ASSERT_TRUE(collective.ok()) << collective.status();
     LearnerCore& core = *cores[rank];
@@ -111,15 +119,8 @@ TEST(C10dCollective, BindsTheNamedSocketInterface) {
   std::shared_future<int> port = port_promise.get_future().share();
   std::vector<double> sums(2, 0.0);
   auto run_rank = [&](int rank) {
-    C10dCollectiveOptions options;
-    options.rank = rank;
-    options.world_size = 2;
+    C10dCollectiveOptions options = PairRankOptions(rank, port_promise, port);
     options.socket_interfaces = "lo";
-    if (rank == 0) {
-      options.on_listening = [&](int p) { port_promise.set_value(p); };
-    } else {
-      options.port = port.get();
-    }
     auto collective = C10dCollective::Create(options);
     ASSERT_TRUE(collective.ok()) << collective.status();
     at::Tensor ones = at::ones({3});
