@@ -24,7 +24,17 @@ namespace ivg {
 struct GrpcServerOptions {
   // "host:port"; port 0 binds a free port (see GrpcServerHost::port()).
   std::string address = "127.0.0.1:0";
+  // Largest message sent, and received unless max_receive_bytes is set.
   int max_message_bytes = 4 * 1024 * 1024;
+  // Largest message received (0: max_message_bytes). gRPC refuses a larger one with
+  // RESOURCE_EXHAUSTED before parsing it, so servers size it to their largest valid request.
+  int max_receive_bytes = 0;
+  // Threads for concurrent calls (a gRPC resource quota): beyond it new calls are refused with
+  // RESOURCE_EXHAUSTED instead of each taking a thread and its stack, so a flood of blocking
+  // calls cannot exhaust the process. Well above a cluster's clients (tens of actors).
+  int max_threads = 512;
+  // Concurrent calls per client connection (HTTP/2 streams).
+  int max_concurrent_streams = 128;
   // Hooks run by Stop() after health reports NOT_SERVING and before the server shuts down.
   std::vector<std::function<void()>> on_stop;
 };

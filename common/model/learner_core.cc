@@ -1,9 +1,13 @@
 #include "common/model/learner_core.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <sstream>
 
 #include <ATen/ATen.h>
@@ -18,6 +22,15 @@
 
 namespace ivg::model {
 namespace {
+
+// Flushes `path` (a file, or a directory after a rename in it) to the disk.
+bool FsyncPath(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool synced = fsync(fd) == 0;
+  close(fd);
+  return synced;
+}
 
 std::string ShapeString(at::IntArrayRef shape) {
   std::ostringstream out;
@@ -398,8 +411,32 @@ Error LearnerCore::SaveCheckpoint(const std::string& path, const std::string& me
     std::remove(temp.c_str());
     return "cannot write checkpoint " + temp + ": " + e.what();
   }
+  // The old checkpoint is replaced only by one that is on the disk and reads back whole:
+  // after a crash or power loss the path holds either checkpoint, never a truncated one
+  // that would make every restart of the learner fail to resume.
+  if (!FsyncPath(temp)) {
+    std::remove(temp.c_str());
+    return "cannot flush checkpoint " + temp + " to the disk";
+  }
+  try {
+    torch::serialize::InputArchive check;
+    check.load_from(temp, at::kCPU);
+    at::Tensor counters;
+    check.read("counters", counters);
+    if (counters.numel() < 1 || counters[0].item<int64_t>() != step_) {
+      std::remove(temp.c_str());
+      return "checkpoint " + temp + " read back with the wrong step";
+    }
+  } catch (const std::exception& e) {
+    std::remove(temp.c_str());
+    return "checkpoint " + temp + " does not read back: " + e.what();
+  }
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
     return "cannot rename checkpoint " + temp + " to " + path;
+  }
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!FsyncPath(parent.empty() ? std::string(".") : parent.string())) {
+    return "cannot flush the directory of checkpoint " + path;
   }
   return std::nullopt;
 }

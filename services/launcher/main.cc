@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -26,6 +25,7 @@
 #include "services/launcher/embedded_profiles.h"
 #include "services/launcher/process_supervisor.h"
 #include "services/launcher/progress_reporter.h"
+#include "services/launcher/run_secrets.h"
 
 ABSL_FLAG(std::string, config, "",
           "Experiment config file. Empty: the run dir's saved config when resuming, else the "
@@ -145,6 +145,10 @@ int Run(const std::vector<std::string>& flag_overrides) {
     LOG(ERROR) << config.status();
     return 2;
   }
+  if (absl::Status secrets = AssignRunSecrets(&*config); !secrets.ok()) {
+    LOG(ERROR) << secrets;
+    return 1;
+  }
   std::filesystem::create_directories(absl::StrCat(run_dir, "/logs"));
   LaunchOptions options;
   options.binary_dir = absl::GetFlag(FLAGS_bin_dir).empty() ? DefaultBinaryDir() : absl::GetFlag(FLAGS_bin_dir);
@@ -161,10 +165,14 @@ int Run(const std::vector<std::string>& flag_overrides) {
     }
     return 0;
   }
-  {
-    std::ofstream file(options.config_path);
-    file << "# Written by ivg_cluster: the config every process of this run reads.\n"
-         << ConfigToText(plan->config);
+  // Owner-only: it holds the run's publish token and Redis password.
+  if (absl::Status written = WriteOwnerOnlyFile(
+          options.config_path,
+          absl::StrCat("# Written by ivg_cluster: the config every process of this run reads.\n",
+                       ConfigToText(plan->config)));
+      !written.ok()) {
+    LOG(ERROR) << written;
+    return 1;
   }
   if (absl::Status written = WritePrometheusTargets(*plan, absl::StrCat(run_dir, "/prometheus_targets.json"));
       !written.ok()) {

@@ -7,6 +7,8 @@
 // Start-up, the shared flags, the ready line and the exit codes are
 // common/process/service_main.h's. Ready line:
 //   ivg_param_server ready: grpc=HOST:PORT metrics=HOST:PORT version=V
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -16,6 +18,7 @@
 #include "common/process/service_main.h"
 #include "common/shutdown/shutdown_signal.h"
 #include "glog/logging.h"
+#include "services/param_server/parameter_schema_from_config.h"
 #include "services/param_server/parameter_service.h"
 #include "services/param_server/parameter_store.h"
 #include "services/param_server/policy_service.h"
@@ -38,17 +41,24 @@ int Run(ServiceMain& process) {
   auto policy = PolicyServiceImpl::Create(config, &registry);
   if (!policy.ok()) return process.Fail(policy.status(), "cannot create the policy service");
   if (auto latest = (*store)->Latest()) (*policy)->Load(*latest);
+  auto schema = ParameterSchemaFromConfig(config);
+  if (!schema.ok()) return process.BadConfig(schema.status(), "cannot build the Publish schema");
   ParameterServiceImpl parameter_service(
       store->get(), cluster.publish_token(), &registry,
       [policy = policy->get()](std::shared_ptr<const StoredParameters> parameters) {
         policy->Load(*parameters);
-      });
+      },
+      &*schema);
 
   absl::StatusOr<std::string> address = process.GrpcAddress(cluster.param_server_address());
   if (!address.ok()) return process.BadConfig(address.status(), "invalid gRPC address");
   GrpcServerOptions options;
   options.address = *address;
   options.max_message_bytes = cluster.max_message_bytes();
+  // Publish of the configured networks is the largest valid request: refuse anything much
+  // larger before parsing it (twice the size for headroom, at least gRPC's 4 MB default).
+  options.max_receive_bytes = static_cast<int>(std::clamp<int64_t>(
+      2 * schema->FullPublishBytes() + (1 << 20), 4 << 20, cluster.max_message_bytes()));
   auto host = GrpcServerHost::Create(options, {&parameter_service, policy->get()});
   if (!host.ok()) return process.Fail(host.status(), "cannot start the gRPC server");
   if (absl::Status s = process.StartMetrics(absl::StrCat(cluster.host(), ":0"), &registry);

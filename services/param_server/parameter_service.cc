@@ -29,6 +29,18 @@ absl::Status ValidateNamedTensors(const NamedTensors& tensors, const std::string
   return absl::OkStatus();
 }
 
+absl::Status ValidatePublishHeader(const PublishRequest& request) {
+  if (request.version() < 0 || request.version() > ParameterServiceImpl::kMaxVersion) {
+    return absl::InvalidArgumentError(absl::StrCat("version ", request.version(),
+                                                   " is outside [0, 2^53]"));
+  }
+  if (request.learner_step() < 0 || request.learner_step() > ParameterServiceImpl::kMaxVersion) {
+    return absl::InvalidArgumentError(absl::StrCat("learner_step ", request.learner_step(),
+                                                   " is outside [0, 2^53]"));
+  }
+  return absl::OkStatus();
+}
+
 // Labelled families, named once: each series below is one label value of them.
 metrics::Family<metrics::Counter>& RejectedPublishes(metrics::MetricRegistry* registry) {
   return registry->AddCounter("ivg_param_server_rejected_publishes_total",
@@ -55,10 +67,12 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
 
 ParameterServiceImpl::ParameterServiceImpl(
     ParameterStore* store, std::string publish_token, metrics::MetricRegistry* registry,
-    std::function<void(std::shared_ptr<const StoredParameters>)> on_publish)
+    std::function<void(std::shared_ptr<const StoredParameters>)> on_publish,
+    const ParameterSchema* schema)
     : store_(store),
       publish_token_(std::move(publish_token)),
       on_publish_(std::move(on_publish)),
+      schema_(schema),
       publishes_(registry->AddCounter("ivg_param_server_publishes_total",
                                       "Parameter sets accepted from learners.")
                      .Get()),
@@ -92,13 +106,17 @@ grpc::Status ParameterServiceImpl::Publish(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                         "Publish refused: the token does not match cluster.publish_token");
   }
-  absl::Status valid = ValidateNamedTensors(request->actor_params(), "actor_params");
+  absl::Status valid = ValidatePublishHeader(*request);
+  if (valid.ok()) valid = ValidateNamedTensors(request->actor_params(), "actor_params");
   if (valid.ok()) valid = ValidateNamedTensors(request->model_params(), "model_params");
   if (valid.ok() && request->actor_params().tensors_size() == 0) {
     valid = absl::InvalidArgumentError("Publish has no actor_params");
   }
+  if (valid.ok() && schema_ != nullptr) valid = schema_->Check(*request);
   if (!valid.ok()) {
     rejected_invalid_->Increment();
+    LOG(WARNING) << "refused Publish of version " << request->version() << " from "
+                 << context->peer() << ": " << valid.message();
     return ToGrpcStatus(valid);
   }
   absl::StatusOr<int64_t> stored = store_->Publish(*request);

@@ -8,17 +8,26 @@
 
 #include "common/metrics/metrics.h"
 #include "proto/params.grpc.pb.h"
+#include "services/param_server/parameter_schema.h"
 #include "services/param_server/parameter_store.h"
 
 namespace ivg::param_server {
 
 class ParameterServiceImpl final : public ParameterService::Service {
  public:
-  // `store` and `registry` must outlive the service. `on_publish` (optional) runs after each
-  // accepted publish, e.g. to let the policy service load the new version.
+  // Versions are learner steps; one above this (2^53, where a double stops counting every
+  // integer: metrics and JSON clients read versions as doubles) is refused, so a hostile or
+  // corrupt Publish cannot store a version that blocks every later one for good.
+  static constexpr int64_t kMaxVersion = int64_t{1} << 53;
+
+  // `store`, `registry` and `schema` (optional) must outlive the service. With a schema, a
+  // Publish whose tensors do not fit the configured networks is refused before it is stored.
+  // `on_publish` (optional) runs after each accepted publish, e.g. to let the policy service
+  // load the new version.
   ParameterServiceImpl(ParameterStore* store, std::string publish_token,
                        metrics::MetricRegistry* registry,
-                       std::function<void(std::shared_ptr<const StoredParameters>)> on_publish = {});
+                       std::function<void(std::shared_ptr<const StoredParameters>)> on_publish = {},
+                       const ParameterSchema* schema = nullptr);
 
   grpc::Status Publish(grpc::ServerContext* context, const PublishRequest* request,
                        PublishResponse* response) override;
@@ -29,6 +38,7 @@ class ParameterServiceImpl final : public ParameterService::Service {
   ParameterStore* const store_;
   const std::string publish_token_;
   const std::function<void(std::shared_ptr<const StoredParameters>)> on_publish_;
+  const ParameterSchema* const schema_;
   metrics::Counter* const publishes_;
   metrics::Counter* const rejected_unauthenticated_;
   metrics::Counter* const rejected_invalid_;

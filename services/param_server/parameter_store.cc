@@ -104,6 +104,14 @@ absl::Status ParameterStore::WriteToDisk(const StoredParameters& parameters) con
     return absl::UnavailableError(
         absl::StrCat("cannot replace '", path, "': ", std::strerror(errno)));
   }
+  // And the directory, so that the rename itself survives a power loss.
+  const int dir_fd = open(state_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool dir_synced = dir_fd >= 0 && fsync(dir_fd) == 0;
+  if (dir_fd >= 0) close(dir_fd);
+  if (!dir_synced) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot flush directory '", state_dir_, "': ", std::strerror(errno)));
+  }
   return absl::OkStatus();
 }
 

@@ -72,7 +72,7 @@ absl::Status ChunkStore::Write(const EpisodeWrite& write) {
   }
   commands.push_back({"EXEC"});
 
-  auto lease = pool_->Acquire();
+  IVG_ASSIGN_OR_RETURN(RedisConnectionPool::Lease lease, pool_->Acquire());
   absl::StatusOr<std::vector<RedisReply>> replies = lease->Pipeline(commands);
   if (!replies.ok()) return replies.status();
   return CheckTransactionReplies(*replies, "the episode's write");
@@ -84,7 +84,7 @@ absl::StatusOr<std::vector<std::optional<std::string>>> ChunkStore::ReadChunks(
   if (chunk_keys.empty()) return out;
   RedisCommand mget = {"MGET"};
   for (uint64_t c : chunk_keys) mget.push_back(ChunkRedisKey(table_, c));
-  auto lease = pool_->Acquire();
+  IVG_ASSIGN_OR_RETURN(RedisConnectionPool::Lease lease, pool_->Acquire());
   IVG_ASSIGN_OR_RETURN(RedisReply reply, lease->Command(mget));
   if (reply.type != RedisReply::Type::kArray || reply.elements.size() != chunk_keys.size()) {
     return absl::UnavailableError(absl::StrCat("Redis MGET of sampled chunks failed: ", reply.str));
@@ -101,7 +101,7 @@ absl::Status ChunkStore::Delete(const StoredKeys& keys) {
   if (keys.empty()) return absl::OkStatus();
   RedisCommand del = {"DEL"};
   for (std::string& key : RedisKeys(keys)) del.push_back(std::move(key));
-  auto lease = pool_->Acquire();
+  IVG_ASSIGN_OR_RETURN(RedisConnectionPool::Lease lease, pool_->Acquire());
   IVG_ASSIGN_OR_RETURN(std::vector<RedisReply> replies,
                        lease->Pipeline({{"MULTI"}, del, {"EXEC"}}));
   return CheckTransactionReplies(replies, "deleting items");
@@ -109,7 +109,7 @@ absl::Status ChunkStore::Delete(const StoredKeys& keys) {
 
 absl::Status ChunkStore::DeleteInBatches(const StoredKeys& keys) {
   const std::vector<std::string> names = RedisKeys(keys);
-  auto lease = pool_->Acquire();
+  IVG_ASSIGN_OR_RETURN(RedisConnectionPool::Lease lease, pool_->Acquire());
   for (size_t b = 0; b < names.size(); b += kDeleteBatch) {
     RedisCommand del = {"DEL"};
     del.insert(del.end(), names.begin() + b,
@@ -133,7 +133,7 @@ absl::StatusOr<ScanResult> ChunkStore::Scan() {
     }
   };
 
-  auto lease = pool_->Acquire();
+  IVG_ASSIGN_OR_RETURN(RedisConnectionPool::Lease lease, pool_->Acquire());
   std::string cursor = "0";
   do {
     IVG_ASSIGN_OR_RETURN(RedisReply reply,

@@ -9,6 +9,8 @@
 //   ivg_replay_server ready: grpc=HOST:PORT metrics=HOST:PORT shard=S redis=PORT table=T items=N
 // It stops gracefully on SIGINT/SIGTERM: samplers blocked in the rate limiter get CANCELLED,
 // the gRPC server drains, then its redis-server is stopped (SIGTERM: the AOF is flushed).
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
   options.shard = shard;
   options.table = ivg::replay::TableOptions::FromConfig(*config);
   options.max_request_bytes = rc.max_request_bytes();
+  options.max_response_bytes = config->cluster().max_message_bytes();
   ivg::replay::ReplayMetrics metrics =
       ivg::replay::ReplayMetrics::Create(&registry, std::to_string(shard), options.table.name);
   auto pool = ivg::replay::RedisConnectionPool::Create(
@@ -94,6 +97,11 @@ int main(int argc, char** argv) {
   ivg::GrpcServerOptions server_options;
   server_options.address = *address;
   server_options.max_message_bytes = config->cluster().max_message_bytes();
+  // The largest valid request is an InsertEpisode of max_request_bytes (the rest are tiny):
+  // anything larger is refused by gRPC before it is parsed. The headroom lets DoInsert
+  // answer requests just above the limit with its own error, which names the limit.
+  server_options.max_receive_bytes = static_cast<int>(std::min<int64_t>(
+      config->cluster().max_message_bytes(), rc.max_request_bytes() + (1 << 20)));
   ivg::replay::ReplayServiceImpl* service_ptr = service->get();
   server_options.on_stop.push_back([service_ptr] { service_ptr->Close(); });
   auto host = ivg::GrpcServerHost::Create(server_options, {service->get()});

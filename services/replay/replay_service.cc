@@ -18,12 +18,22 @@ namespace {
 // so that a rate-limited call is answered DEADLINE_EXCEEDED by this server, with nothing
 // stored, before the client gives up on its own (a client that timed out while the server
 // went on to store would retry and store the episode twice).
-absl::Time LimiterDeadlineOf(const grpc::ServerContext* context) {
+absl::Time LimiterDeadlineOf(const grpc::ServerContext* context, absl::Duration max_blocking) {
+  const absl::Time now = absl::Now();
+  const absl::Time longest = now + max_blocking;
   const auto d = context->deadline();
-  if (d == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  if (d == std::chrono::system_clock::time_point::max()) return longest;
   const absl::Time deadline = absl::FromChrono(d);
-  const absl::Duration left = deadline - absl::Now();
-  return deadline - std::min(absl::Seconds(1), left / 4);
+  const absl::Duration left = deadline - now;
+  return std::min(longest, deadline - std::min(absl::Seconds(1), left / 4));
+}
+
+// Serialized bytes of a decoded batch of `batch_size` sequences of `length` steps: the
+// images (two RGB cameras) dominate; proprio, action, rewards and the rest are float32.
+int64_t DecodedBatchBytes(int64_t batch_size, int64_t length, const EpisodeSpec& spec) {
+  const int64_t image = int64_t{6} * spec.image_size * spec.image_size;
+  const int64_t floats = spec.proprio_size + spec.action_size + std::max(1, spec.num_rewards) + 4;
+  return batch_size * length * (image + 4 * floats);
 }
 
 }  // namespace
@@ -74,7 +84,8 @@ absl::StatusOr<InsertEpisodeResponse> ReplayServiceImpl::DoInsert(
 grpc::Status ReplayServiceImpl::InsertEpisode(grpc::ServerContext* context,
                                               const InsertEpisodeRequest* request,
                                               InsertEpisodeResponse* response) {
-  absl::StatusOr<InsertEpisodeResponse> r = DoInsert(*request, LimiterDeadlineOf(context));
+  absl::StatusOr<InsertEpisodeResponse> r =
+      DoInsert(*request, LimiterDeadlineOf(context, options_.max_blocking));
   if (!r.ok()) return ToGrpcStatus(r.status());
   *response = *std::move(r);
   return grpc::Status::OK;
@@ -86,7 +97,8 @@ grpc::Status ReplayServiceImpl::InsertEpisodeStream(
   InsertEpisodeRequest request;
   int64_t index = 0;
   while (stream->Read(&request)) {
-    absl::StatusOr<InsertEpisodeResponse> r = DoInsert(request, LimiterDeadlineOf(context));
+    absl::StatusOr<InsertEpisodeResponse> r =
+        DoInsert(request, LimiterDeadlineOf(context, options_.max_blocking));
     if (!r.ok()) {
       return ToGrpcStatus(Annotate(r.status(), absl::StrCat("stream episode ", index)));
     }
@@ -108,8 +120,19 @@ grpc::Status ReplayServiceImpl::Sample(grpc::ServerContext* context, const Sampl
   // With whole-chunk items the stored chunks are decoded straight into the batch tensors
   // (DecodeCompressedSequences), which is faster than decoding Episode messages first.
   const bool fetch_compressed = request->compressed() || table_->items_are_whole_chunks();
-  absl::StatusOr<std::vector<SampledSequence>> sampled =
-      table_->Sample(request->batch_size(), fetch_compressed, LimiterDeadlineOf(context));
+  if (!request->compressed() && options_.table.episode_spec.image_size > 0) {
+    const int64_t bytes = DecodedBatchBytes(request->batch_size(), options_.table.sequence_length,
+                                            options_.table.episode_spec);
+    if (bytes > options_.max_response_bytes) {
+      metrics_.rejected_too_large->Increment();
+      return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+          "a decoded batch of ", request->batch_size(), " sequences of ",
+          options_.table.sequence_length, " steps is ~", bytes, " bytes, above the response limit ",
+          options_.max_response_bytes, "; sample fewer, or compressed")));
+    }
+  }
+  absl::StatusOr<std::vector<SampledSequence>> sampled = table_->Sample(
+      request->batch_size(), fetch_compressed, LimiterDeadlineOf(context, options_.max_blocking));
   if (!sampled.ok()) return ToGrpcStatus(sampled.status());
   if (fetch_compressed && !request->compressed()) {
     google::protobuf::RepeatedPtrField<CompressedSequence> chunks;
@@ -155,8 +178,9 @@ grpc::Status ReplayServiceImpl::ServerInfo(grpc::ServerContext*, const ServerInf
   response->set_shard(options_.shard);
   *response->add_tables() = table_->Info();
   response->set_corrupt_keys_skipped(table_->corrupt_keys_skipped());
-  auto lease = pool_->Acquire();
-  absl::StatusOr<RedisReply> info = lease->Command({"INFO", "memory"});
+  absl::StatusOr<RedisConnectionPool::Lease> lease = pool_->Acquire();
+  absl::StatusOr<RedisReply> info =
+      lease.ok() ? (*lease)->Command({"INFO", "memory"}) : lease.status();
   if (info.ok() && info->type == RedisReply::Type::kString) {
     for (absl::string_view line : absl::StrSplit(info->str, "\r\n")) {
       if (absl::ConsumePrefix(&line, "used_memory:")) {

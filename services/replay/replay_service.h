@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "proto/replay.grpc.pb.h"
 #include "services/replay/redis/redis_connection.h"
 #include "services/replay/replay_metrics.h"
@@ -21,6 +22,12 @@ struct ReplayServiceOptions {
   int64_t max_request_bytes = 64 << 20;
   // Largest batch_size of one Sample call.
   int32_t max_batch_size = 4096;
+  // Largest Sample response (serialized bytes; the server's send limit). A decoded batch that
+  // would exceed it is refused before anything is read from Redis or allocated.
+  int64_t max_response_bytes = 256 << 20;
+  // Longest a call waits for the rate limiter when its client set no deadline (or a longer
+  // one), so a call without a deadline cannot hold a server thread forever.
+  absl::Duration max_blocking = absl::Minutes(2);
 };
 
 class ReplayServiceImpl final : public ReplayService::Service {

@@ -172,7 +172,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
 absl::StatusOr<std::unique_ptr<RedisConnectionPool>> RedisConnectionPool::Create(
     RedisOptions options, int size, std::function<void(double)> latency_observer) {
   if (size < 1) return absl::InvalidArgumentError("Redis pool size must be >= 1");
-  std::unique_ptr<RedisConnectionPool> pool(new RedisConnectionPool());
+  std::unique_ptr<RedisConnectionPool> pool(new RedisConnectionPool(options.acquire_timeout));
   for (int i = 0; i < size; ++i) {
     auto connection = RedisConnection::Create(options);
     if (!connection.ok()) return connection.status();
@@ -183,10 +183,16 @@ absl::StatusOr<std::unique_ptr<RedisConnectionPool>> RedisConnectionPool::Create
   return pool;
 }
 
-RedisConnectionPool::Lease RedisConnectionPool::Acquire() {
+absl::StatusOr<RedisConnectionPool::Lease> RedisConnectionPool::Acquire() {
   absl::MutexLock lock(&mutex_);
-  mutex_.Await(absl::Condition(
-      +[](std::vector<RedisConnection*>* free) { return !free->empty(); }, &free_));
+  if (!mutex_.AwaitWithTimeout(
+          absl::Condition(
+              +[](std::vector<RedisConnection*>* free) { return !free->empty(); }, &free_),
+          acquire_timeout_)) {
+    return absl::UnavailableError(absl::StrCat(
+        "no Redis connection came free within ", absl::FormatDuration(acquire_timeout_), " (all ",
+        connections_.size(), " busy: Redis is slow or the replay server's pool is too small)"));
+  }
   RedisConnection* connection = free_.back();
   free_.pop_back();
   return Lease(this, connection);

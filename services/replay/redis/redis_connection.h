@@ -32,6 +32,10 @@ struct RedisOptions {
   std::string password;
   // Connect timeout and per-command timeout.
   absl::Duration timeout = absl::Seconds(5);
+  // How long RedisConnectionPool::Acquire waits for a free connection before it gives up
+  // with UNAVAILABLE (every connection busy: Redis is slow or the pool is too small), so a
+  // gRPC handler never blocks without bound behind the others.
+  absl::Duration acquire_timeout = absl::Seconds(10);
 };
 
 // One reply, owned. Redis errors inside a MULTI/EXEC arrive as kError elements.
@@ -84,7 +88,8 @@ class RedisConnection {
   std::function<void(double)> latency_observer_;
 };
 
-// A fixed set of connections shared by threads. Acquire() blocks until one is free.
+// A fixed set of connections shared by threads. Acquire() waits until one is free, up to
+// RedisOptions::acquire_timeout.
 class RedisConnectionPool {
  public:
   static absl::StatusOr<std::unique_ptr<RedisConnectionPool>> Create(
@@ -95,9 +100,15 @@ class RedisConnectionPool {
    public:
     Lease(RedisConnectionPool* pool, RedisConnection* connection)
         : pool_(pool), connection_(connection) {}
-    ~Lease() { pool_->Release(connection_); }
+    ~Lease() {
+      if (connection_ != nullptr) pool_->Release(connection_);
+    }
+    Lease(Lease&& other) noexcept : pool_(other.pool_), connection_(other.connection_) {
+      other.connection_ = nullptr;
+    }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
     RedisConnection* operator->() const { return connection_; }
     RedisConnection& operator*() const { return *connection_; }
 
@@ -106,12 +117,15 @@ class RedisConnectionPool {
     RedisConnection* connection_;
   };
 
-  Lease Acquire();
+  // UNAVAILABLE when no connection came free within acquire_timeout.
+  absl::StatusOr<Lease> Acquire();
 
  private:
-  RedisConnectionPool() = default;
+  explicit RedisConnectionPool(absl::Duration acquire_timeout)
+      : acquire_timeout_(acquire_timeout) {}
   void Release(RedisConnection* connection);
 
+  const absl::Duration acquire_timeout_;
   std::vector<std::unique_ptr<RedisConnection>> connections_;
   absl::Mutex mutex_;
   std::vector<RedisConnection*> free_ ABSL_GUARDED_BY(mutex_);

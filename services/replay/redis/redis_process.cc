@@ -1,6 +1,7 @@
 #include "services/replay/redis/redis_process.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -21,6 +22,32 @@
 
 namespace ivg::replay {
 namespace {
+
+// Writes the password into `<data_dir>/ivg-redis-secrets.conf`, readable by its owner only,
+// for redis-server to read as its config file: on the command line it would be visible to
+// every local user in /proc/<pid>/cmdline and `ps`.
+absl::StatusOr<std::string> WriteSecretsConfig(const std::string& data_dir,
+                                               const std::string& password) {
+  const std::string path = data_dir + "/ivg-redis-secrets.conf";
+  std::string quoted;  // Redis config strings: double quotes, backslash escapes.
+  for (char c : password) {
+    if (c == '"' || c == '\\') quoted.push_back('\\');
+    quoted.push_back(c);
+  }
+  const std::string text = absl::StrCat("requirepass \"", quoted, "\"\n");
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("cannot write '", path, "': ", strerror(errno)));
+  }
+  // An existing file keeps its mode on O_CREAT: make sure it is the owner's alone.
+  const bool written = fchmod(fd, 0600) == 0 &&
+                       write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  if (!written) {
+    return absl::InternalError(absl::StrCat("cannot write '", path, "': ", strerror(errno)));
+  }
+  return path;
+}
 
 // Polls a data command (DBSIZE) until it stops failing with LOADING; logs progress for long
 // loads. (INFO persistence can report loading:0 before the load has begun.)
@@ -118,20 +145,21 @@ absl::StatusOr<std::unique_ptr<RedisProcess>> RedisProcess::Start(RedisProcessOp
       if (!picked.ok()) return picked.status();
       port = *picked;
     }
-    std::vector<std::string> args = {options.binary,
-                                     "--bind", "127.0.0.1",
-                                     "--port", std::to_string(port),
-                                     "--protected-mode", "yes",
-                                     "--dir", data_dir,
-                                     "--appendonly", "yes",
-                                     "--appendfsync", FsyncName(options.appendfsync),
-                                     "--save", "",
-                                     "--daemonize", "no",
-                                     "--logfile", data_dir + "/redis.log"};
+    std::vector<std::string> args = {options.binary};
     if (!options.password.empty()) {
-      args.push_back("--requirepass");
-      args.push_back(options.password);
+      absl::StatusOr<std::string> secrets = WriteSecretsConfig(data_dir, options.password);
+      if (!secrets.ok()) return secrets.status();
+      args.push_back(*secrets);  // The config file comes first; the options below follow it.
     }
+    args.insert(args.end(), {"--bind", "127.0.0.1",
+                             "--port", std::to_string(port),
+                             "--protected-mode", "yes",
+                             "--dir", data_dir,
+                             "--appendonly", "yes",
+                             "--appendfsync", FsyncName(options.appendfsync),
+                             "--save", "",
+                             "--daemonize", "no",
+                             "--logfile", data_dir + "/redis.log"});
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -1,7 +1,9 @@
 #include "common/grpc/server_host.h"
 
 #include <atomic>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -23,6 +25,36 @@ class ShardSevenInfoService final : public ReplayService::Service {
     return grpc::Status::OK;
   }
 };
+
+// Answers InsertEpisode with the number of steps it received, so a test can tell a request
+// that reached the handler from one refused by the server's limits.
+class CountingInsertService final : public ReplayService::Service {
+ public:
+  grpc::Status InsertEpisode(grpc::ServerContext*, const InsertEpisodeRequest* request,
+                             InsertEpisodeResponse* response) override {
+    response->set_steps_stored(request->episode().steps_size());
+    return grpc::Status::OK;
+  }
+};
+
+// Holds every ServerInfo call until released: calls in flight for as long as a test wants.
+class HoldingInfoService final : public ReplayService::Service {
+ public:
+  grpc::Status ServerInfo(grpc::ServerContext*, const ServerInfoRequest*,
+                          ServerInfoResponse*) override {
+    ++in_handler;
+    release.WaitForNotificationWithTimeout(absl::Seconds(30));
+    return grpc::Status::OK;
+  }
+  std::atomic<int> in_handler{0};
+  absl::Notification release;
+};
+
+InsertEpisodeRequest RequestOfBytes(size_t image_bytes) {
+  InsertEpisodeRequest request;
+  request.mutable_episode()->add_steps()->set_image(std::string(image_bytes, 'x'));
+  return request;
+}
 
 using grpc::health::v1::Health;
 using grpc::health::v1::HealthCheckRequest;
@@ -106,6 +138,62 @@ TEST(GrpcServerHost, PortInUseIsAClearError) {
   auto second = GrpcServerHost::Create(options, {&other_service});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(GrpcServerHost, ARequestAboveTheReceiveLimitIsRefusedAndTheServerKeepsServing) {
+  CountingInsertService service;
+  GrpcServerOptions options;
+  options.max_message_bytes = 32 << 20;
+  options.max_receive_bytes = 2 << 20;
+  auto host = GrpcServerHost::Create(options, {&service});
+  ASSERT_TRUE(host.ok()) << host.status();
+  auto stub = ReplayService::NewStub(MakeChannel((*host)->address(), 32 << 20));
+  InsertEpisodeResponse response;
+  auto big = MakeClientContext(absl::Seconds(10));
+  const grpc::Status refused = stub->InsertEpisode(big.get(), RequestOfBytes(3 << 20), &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << refused.error_message();
+  auto small = MakeClientContext(absl::Seconds(10));
+  ASSERT_TRUE(stub->InsertEpisode(small.get(), RequestOfBytes(1 << 20), &response).ok());
+  EXPECT_EQ(response.steps_stored(), 1);
+}
+
+TEST(GrpcServerHost, CallsBeyondTheThreadQuotaAreRefusedNotQueuedForever) {
+  HoldingInfoService service;
+  GrpcServerOptions options;
+  options.max_threads = 6;
+  auto host = GrpcServerHost::Create(options, {&service});
+  ASSERT_TRUE(host.ok()) << host.status();
+  auto channel = MakeChannel((*host)->address(), 4 << 20);
+  constexpr int kCalls = 24;
+  std::atomic<int> exhausted{0}, finished{0};
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCalls; ++i) {
+    callers.emplace_back([&] {
+      auto stub = ReplayService::NewStub(channel);
+      ServerInfoResponse info;
+      auto context = MakeClientContext(absl::Seconds(30));
+      const grpc::Status status = stub->ServerInfo(context.get(), ServerInfoRequest(), &info);
+      if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++exhausted;
+      ++finished;
+    });
+  }
+  // Every call is either held in the handler or refused; none waits unanswered.
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (service.in_handler + exhausted < kCalls && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_GT(exhausted.load(), 0);
+  EXPECT_LT(service.in_handler.load(), kCalls);
+  service.release.Notify();
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(finished.load(), kCalls);
+  // With the threads free again, the next call is served.
+  ServerInfoResponse info;
+  auto context = MakeClientContext(absl::Seconds(10));
+  EXPECT_TRUE(ReplayService::NewStub(channel)
+                  ->ServerInfo(context.get(), ServerInfoRequest(), &info)
+                  .ok());
 }
 
 }  // namespace

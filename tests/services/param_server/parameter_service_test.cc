@@ -159,6 +159,19 @@ TEST_F(ParameterServiceTest, StaleVersionIsFailedPrecondition) {
   EXPECT_EQ(Publish(Request(5, 16)).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+TEST_F(ParameterServiceTest, AVersionBeyondTwoToThe53IsRefusedAndDoesNotBlockLaterOnes) {
+  // Stored, INT64_MAX would refuse every later publish as stale, across restarts.
+  const grpc::Status status = Publish(Request(std::numeric_limits<int64_t>::max(), 16));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("outside [0, 2^53]"));
+  EXPECT_EQ(store_->version(), -1);
+  PublishRequest negative_step = Request(1, 16);
+  negative_step.set_learner_step(-4);
+  EXPECT_THAT(Publish(negative_step).error_message(), HasSubstr("learner_step -4"));
+  EXPECT_TRUE(Publish(Request(1, 16)).ok());
+  EXPECT_EQ(store_->version(), 1);
+}
+
 TEST(ConstantTimeEquals, ComparesWholeStrings) {
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "services/actor/env/sawyer_env.h"
 #include "services/learner/parameter_publisher.h"
+#include "services/param_server/parameter_schema_from_config.h"
 #include "services/param_server/parameter_service.h"
 
 namespace ivg::param_server {
@@ -30,9 +31,12 @@ class PolicyServiceTest : public ::testing::Test {
     auto policy = PolicyServiceImpl::Create(config_, &registry_);
     ASSERT_TRUE(policy.ok()) << policy.status();
     policy_ = std::move(*policy);
+    auto schema = ParameterSchemaFromConfig(config_);
+    ASSERT_TRUE(schema.ok()) << schema.status();
+    schema_ = std::make_unique<ParameterSchema>(std::move(*schema));
     parameters_ = std::make_unique<ParameterServiceImpl>(
         store_.get(), "token", &registry_,
-        [this](std::shared_ptr<const StoredParameters> p) { policy_->Load(*p); });
+        [this](std::shared_ptr<const StoredParameters> p) { policy_->Load(*p); }, schema_.get());
     GrpcServerOptions options;
     options.max_message_bytes = 64 << 20;
     auto host = GrpcServerHost::Create(options, {parameters_.get(), policy_.get()});
@@ -50,17 +54,28 @@ class PolicyServiceTest : public ::testing::Test {
     observation_ = step->observation;
   }
 
-  void PublishFromLearnerCore(int64_t version) {
-    auto options = model::CoreOptionsFromConfig(config_);
-    ASSERT_TRUE(options.ok()) << options.status();
+  // What a learner with `config` publishes at `version`.
+  static PublishRequest LearnerPublish(const ExperimentConfig& config, int64_t version,
+                                       bool include_model) {
+    auto options = model::CoreOptionsFromConfig(config);
+    EXPECT_TRUE(options.ok()) << options.status();
     auto core = model::LearnerCore::Create(*options);
-    ASSERT_TRUE(core.ok()) << core.error();
-    auto request = learner::MakePublishRequest(*core.value(), version, /*include_model=*/false);
-    ASSERT_TRUE(request.ok()) << request.status();
+    EXPECT_TRUE(core.ok()) << core.error();
+    auto request = learner::MakePublishRequest(*core.value(), version, include_model);
+    EXPECT_TRUE(request.ok()) << request.status();
     request->set_token("token");
+    return *request;
+  }
+
+  grpc::Status Publish(const PublishRequest& request) {
     PublishResponse response;
     auto context = MakeClientContext(absl::Seconds(10));
-    ASSERT_TRUE(params_stub_->Publish(context.get(), *request, &response).ok());
+    return params_stub_->Publish(context.get(), request, &response);
+  }
+
+  void PublishFromLearnerCore(int64_t version) {
+    const grpc::Status status = Publish(LearnerPublish(config_, version, false));
+    ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
   ActRequest MakeRequest(int frames) {
@@ -84,6 +99,7 @@ class PolicyServiceTest : public ::testing::Test {
   metrics::MetricRegistry registry_;
   std::unique_ptr<ParameterStore> store_;
   std::unique_ptr<PolicyServiceImpl> policy_;
+  std::unique_ptr<ParameterSchema> schema_;
   std::unique_ptr<ParameterServiceImpl> parameters_;
   std::unique_ptr<GrpcServerHost> host_;
   std::unique_ptr<PolicyService::Stub> policy_stub_;
@@ -189,6 +205,50 @@ TEST_F(PolicyServiceTest, AParameterSetForOtherNetworkSizesIsRefusedAndTheOldPol
   ASSERT_TRUE(Act(MakeRequest(3), &response).ok());
   EXPECT_EQ(response.param_version(), 1);
   EXPECT_NE(registry_.Serialize().find("ivg_policy_load_failures_total 1"), std::string::npos);
+}
+
+TEST_F(PolicyServiceTest, TheLearnersPublishFitsTheSchemaWithAndWithoutTheModel) {
+  EXPECT_TRUE(Publish(LearnerPublish(config_, 1, /*include_model=*/false)).ok());
+  const grpc::Status full = Publish(LearnerPublish(config_, 2, /*include_model=*/true));
+  EXPECT_TRUE(full.ok()) << full.error_message();
+  EXPECT_EQ(store_->version(), 2);
+  EXPECT_GT(store_->Latest()->model_params().tensors_size(), 0);
+}
+
+TEST_F(PolicyServiceTest, APublishForOtherNetworksIsRefusedBeforeItIsStored) {
+  PublishFromLearnerCore(1);
+  ExperimentConfig bigger = config_;
+  bigger.mutable_model()->set_latent_size(config_.model().latent_size() * 2);
+  grpc::Status status = Publish(LearnerPublish(bigger, 2, /*include_model=*/true));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("the configured networks have"));
+
+  PublishRequest extra = LearnerPublish(config_, 3, false);
+  NamedTensor* unknown = extra.mutable_actor_params()->add_tensors();
+  *unknown = extra.actor_params().tensors(0);
+  unknown->set_name("policy.backdoor");
+  status = Publish(extra);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("'policy.backdoor' is not a parameter"));
+
+  PublishRequest missing = LearnerPublish(config_, 4, false);
+  const std::string dropped = missing.actor_params().tensors(0).name();
+  missing.mutable_actor_params()->mutable_tensors()->DeleteSubrange(0, 1);
+  status = Publish(missing);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("'" + dropped + "' of the configured networks is missing"));
+
+  PublishRequest partial_model = LearnerPublish(config_, 5, true);
+  partial_model.mutable_model_params()->mutable_tensors()->RemoveLast();
+  EXPECT_EQ(Publish(partial_model).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Nothing of it was stored; actors keep fetching version 1.
+  EXPECT_EQ(store_->version(), 1);
+  EXPECT_THAT(registry_.Serialize(),
+              HasSubstr("ivg_param_server_rejected_publishes_total{reason=\"invalid\"} 4"));
+  ActResponse response;
+  ASSERT_TRUE(Act(MakeRequest(3), &response).ok());
+  EXPECT_EQ(response.param_version(), 1);
 }
 
 }  // namespace

@@ -1,5 +1,10 @@
 // RedisProcess and RedisConnection against real redis-server processes.
 #include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "services/replay/redis/redis_connection.h"
@@ -38,6 +43,25 @@ TEST(RedisProcess, StartsOnLoopbackWithPasswordAndAppendOnly) {
   RedisOptions wrong = redis->connection_options();
   wrong.password = "wrong";
   EXPECT_TRUE(absl::IsPermissionDenied(RedisConnection::Create(wrong).status()));
+}
+
+TEST(RedisProcess, ThePasswordIsInAnOwnerOnlyFileNotOnTheCommandLine) {
+  testing::TempDir dir;
+  auto redis = testing::StartRedis(dir.path());
+  ASSERT_NE(redis, nullptr);
+  const std::string password = redis->connection_options().password;
+  ASSERT_FALSE(password.empty());
+  std::ifstream cmdline_file("/proc/" + std::to_string(redis->pid()) + "/cmdline");
+  const std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)),
+                            std::istreambuf_iterator<char>());
+  ASSERT_FALSE(cmdline.empty());
+  EXPECT_EQ(cmdline.find(password), std::string::npos) << "redis-server's command line shows it";
+  struct stat info;
+  const std::string secrets = dir.path() + "/ivg-redis-secrets.conf";
+  ASSERT_EQ(stat(secrets.c_str(), &info), 0) << secrets;
+  EXPECT_EQ(info.st_mode & 0777, 0600);
+  // And it is the password Redis requires.
+  EXPECT_TRUE(RedisConnection::Create(redis->connection_options()).ok());
 }
 
 TEST(RedisProcess, StopTerminatesTheServerAndDataSurvivesARestart) {
@@ -104,6 +128,29 @@ TEST(RedisConnection, UnreachableServerIsUnavailable) {
   options.port = *port;
   options.timeout = absl::Milliseconds(200);
   EXPECT_TRUE(absl::IsUnavailable(RedisConnection::Create(options).status()));
+}
+
+TEST(RedisConnectionPool, AcquireGivesUpWhenEveryConnectionStaysBusy) {
+  testing::TempDir dir;
+  auto redis = testing::StartRedis(dir.path());
+  ASSERT_NE(redis, nullptr);
+  RedisOptions options = redis->connection_options();
+  options.acquire_timeout = absl::Milliseconds(200);
+  auto pool = RedisConnectionPool::Create(options, /*size=*/1);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  {
+    absl::StatusOr<RedisConnectionPool::Lease> held = (*pool)->Acquire();
+    ASSERT_TRUE(held.ok()) << held.status();
+    absl::StatusOr<RedisConnectionPool::Lease> waiting = (*pool)->Acquire();
+    EXPECT_TRUE(absl::IsUnavailable(waiting.status())) << waiting.status();
+    EXPECT_NE(waiting.status().message().find("all 1 busy"), std::string::npos);
+  }
+  // The lease went back to the pool when it was destroyed (also after being moved from).
+  absl::StatusOr<RedisConnectionPool::Lease> again = (*pool)->Acquire();
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto pong = (*again)->Command({"PING"});
+  ASSERT_TRUE(pong.ok());
+  EXPECT_EQ(pong->str, "PONG");
 }
 
 }  // namespace

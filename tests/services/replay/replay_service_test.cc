@@ -33,6 +33,7 @@ class ReplayServiceTest : public ::testing::Test {
     options.table.rate_limiter.min_size_to_sample = 1;
     options.table.episode_spec.num_rewards = 1;
     options.max_request_bytes = 8 << 20;
+    options.max_blocking = max_blocking_;
     auto service = ReplayServiceImpl::Create(options, pool_.get(), &registry_);
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = *std::move(service);
@@ -72,6 +73,8 @@ class ReplayServiceTest : public ::testing::Test {
   std::unique_ptr<RedisConnection> admin_;
   std::unique_ptr<ReplayServiceImpl> service_;
   std::unique_ptr<GrpcServerHost> host_;
+  // Server-side cap on rate-limiter waits (ReplayServiceOptions::max_blocking).
+  absl::Duration max_blocking_ = absl::Minutes(2);
   std::unique_ptr<ReplayService::Stub> stub_;
 };
 
@@ -257,6 +260,41 @@ TEST_F(ReplayServiceTest, BlockedSampleEndsWithDeadlineOrCancelledOnShutdown) {
   EXPECT_TRUE(status.error_code() == grpc::StatusCode::CANCELLED ||
               status.error_code() == grpc::StatusCode::UNAVAILABLE)
       << status.error_code() << " " << status.error_message();
+}
+
+TEST_F(ReplayServiceTest, ADecodedSampleAboveTheResponseLimitIsRefusedBeforeSampling) {
+  InsertEpisodeResponse inserted;
+  ASSERT_TRUE(Insert(MakeEpisode(1, 20), &inserted).ok());
+  SampleRequest request;
+  request.set_batch_size(4096);  // ~800 MB of 64x64 image pairs, above the 256 MB default.
+  SampleResponse response;
+  auto context = MakeClientContext(absl::Seconds(10));
+  const grpc::Status status = stub_->Sample(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(status.error_message().find("above the response limit"), std::string::npos)
+      << status.error_message();
+  // Nothing was sampled or allocated; the server answers a normal request.
+  request.set_batch_size(2);
+  auto again = MakeClientContext(absl::Seconds(10));
+  EXPECT_TRUE(stub_->Sample(again.get(), request, &response).ok());
+}
+
+class ReplayServiceShortBlockingTest : public ReplayServiceTest {
+ protected:
+  ReplayServiceShortBlockingTest() { max_blocking_ = absl::Milliseconds(300); }
+};
+
+TEST_F(ReplayServiceShortBlockingTest, ACallWithALongDeadlineWaitsAtMostMaxBlocking) {
+  // An empty table: the sampler waits in the rate limiter. The client allows 60 s; the
+  // server gives up after max_blocking with the rate limiter's own error.
+  SampleRequest request;
+  request.set_batch_size(1);
+  SampleResponse response;
+  auto context = MakeClientContext(absl::Seconds(60));
+  const grpc::Status status = stub_->Sample(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_NE(status.error_message().find("the rate limiter did not allow"), std::string::npos)
+      << status.error_message();
 }
 
 }  // namespace
