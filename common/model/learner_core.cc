@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <sstream>
@@ -374,17 +375,61 @@ Result<StepStats> LearnerCore::Step(const Batch& batch, Collective* collective) 
   }
 }
 
-Error LearnerCore::BroadcastParameters(Collective& collective) {
+void LearnerCore::WriteTrainingState(torch::serialize::OutputArchive& archive) const {
+  torch::serialize::OutputArchive model_archive, model_opt, policy_opt;
+  model_->save(model_archive);
+  model_optimizer_->save(model_opt);
+  policy_optimizer_->save(policy_opt);
+  archive.write("model", model_archive);
+  archive.write("model_optimizer", model_opt);
+  archive.write("policy_optimizer", policy_opt);
+  archive.write("counters",
+                at::tensor(std::vector<int64_t>{step_, target_updates_, consecutive_nonfinite_}));
+}
+
+Error LearnerCore::ReadTrainingState(torch::serialize::InputArchive& archive,
+                                     const std::string& what) {
+  torch::serialize::InputArchive model_archive;
+  archive.read("model", model_archive);
+  if (Error e = LoadModuleChecked(model_archive, *model_, "")) return what + ": " + *e;
+  torch::serialize::InputArchive model_opt, policy_opt;
+  archive.read("model_optimizer", model_opt);
+  archive.read("policy_optimizer", policy_opt);
+  model_optimizer_->load(model_opt);
+  policy_optimizer_->load(policy_opt);
+  at::Tensor counters;
+  archive.read("counters", counters);
+  counters = counters.to(at::kCPU);
+  step_ = counters[0].item<int64_t>();
+  target_updates_ = counters[1].item<int64_t>();
+  consecutive_nonfinite_ = static_cast<int>(counters[2].item<int64_t>());
+  return std::nullopt;
+}
+
+Error LearnerCore::BroadcastTrainingState(Collective& collective) {
   try {
-    std::vector<at::Tensor> params;
-    for (auto& p : model_->parameters()) params.push_back(p);
-    at::Tensor flat = Flatten(params).detach().clone();
-    if (Error e = collective.Broadcast(flat, /*root=*/0)) return "parameter broadcast: " + *e;
-    torch::NoGradGuard no_grad;
-    Unflatten(flat, params);
-    return std::nullopt;
+    // Rank 0's state as one archive in memory: its size first, then its bytes.
+    std::string bytes;
+    if (collective.rank() == 0) {
+      torch::serialize::OutputArchive archive;
+      WriteTrainingState(archive);
+      std::ostringstream out;
+      archive.save_to(out);
+      bytes = out.str();
+    }
+    at::Tensor size = at::full({1}, static_cast<int64_t>(bytes.size()), at::kLong);
+    if (Error e = collective.Broadcast(size, /*root=*/0)) return "training-state size: " + *e;
+    const int64_t n = size.item<int64_t>();
+    at::Tensor buffer = at::empty({n}, at::kByte);
+    if (collective.rank() == 0) std::memcpy(buffer.data_ptr(), bytes.data(), bytes.size());
+    if (Error e = collective.Broadcast(buffer, /*root=*/0)) return "training state: " + *e;
+    if (collective.rank() == 0) return std::nullopt;
+    std::istringstream in(std::string(static_cast<const char*>(buffer.data_ptr()), n));
+    torch::serialize::InputArchive archive;
+    archive.load_from(in, device_);
+    return ReadTrainingState(archive, "rank 0's training state");
   } catch (const std::exception& e) {
-    return std::string("parameter broadcast failed: ") + e.what();
+    return std::string("training-state broadcast failed: ") + e.what();
   }
 }
 
@@ -392,16 +437,7 @@ Error LearnerCore::SaveCheckpoint(const std::string& path, const std::string& me
   const std::string temp = path + ".tmp";
   try {
     torch::serialize::OutputArchive archive;
-    torch::serialize::OutputArchive model_archive;
-    model_->save(model_archive);
-    archive.write("model", model_archive);
-    torch::serialize::OutputArchive model_opt, policy_opt;
-    model_optimizer_->save(model_opt);
-    policy_optimizer_->save(policy_opt);
-    archive.write("model_optimizer", model_opt);
-    archive.write("policy_optimizer", policy_opt);
-    archive.write("counters", at::tensor(std::vector<int64_t>{
-                                  step_, target_updates_, consecutive_nonfinite_}));
+    WriteTrainingState(archive);
     archive.write("noise_rng", noise_generator_.get_state());
     archive.write("global_rng", at::detail::getDefaultCPUGenerator().get_state());
     archive.write("metadata", c10::IValue(metadata));
@@ -453,24 +489,10 @@ Result<std::string> LearnerCore::LoadCheckpoint(const std::string& path) {
                                           fingerprint.toStringRef() + ", this learner has " +
                                           expected);
     }
-    torch::serialize::InputArchive model_archive;
-    archive.read("model", model_archive);
-    if (Error e = LoadModuleChecked(model_archive, *model_, "")) {
-      return Result<std::string>::Failure(path + ": " + *e);
-    }
-    torch::serialize::InputArchive model_opt, policy_opt;
-    archive.read("model_optimizer", model_opt);
-    archive.read("policy_optimizer", policy_opt);
-    model_optimizer_->load(model_opt);
-    policy_optimizer_->load(policy_opt);
-    at::Tensor counters, noise_rng, global_rng;
-    archive.read("counters", counters);
+    if (Error e = ReadTrainingState(archive, path)) return Result<std::string>::Failure(*e);
+    at::Tensor noise_rng, global_rng;
     archive.read("noise_rng", noise_rng);
     archive.read("global_rng", global_rng);
-    counters = counters.to(at::kCPU);
-    step_ = counters[0].item<int64_t>();
-    target_updates_ = counters[1].item<int64_t>();
-    consecutive_nonfinite_ = static_cast<int>(counters[2].item<int64_t>());
     noise_generator_.set_state(noise_rng.to(at::kCPU));
     at::Generator global = at::detail::getDefaultCPUGenerator();  // Shares the generator.
     global.set_state(global_rng.to(at::kCPU));

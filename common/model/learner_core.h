@@ -14,6 +14,8 @@
 
 #include <ATen/core/Generator.h>
 #include <torch/optim/adam.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 
 #include "common/model/batch.h"
 #include "common/model/collective.h"
@@ -89,8 +91,11 @@ class LearnerCore {
   // learner process draws reconstruction strips from it.
   Result<OpenLoopPrediction> PredictOpenLoop(const Batch& batch);
 
-  // Makes every learner hold rank 0's parameters (and target network).
-  Error BroadcastParameters(Collective& collective);
+  // Makes every learner hold rank 0's training state: parameters (and target network), both
+  // optimisers' moments and the step counters. After it the ranks are one learner again even
+  // if they resumed from checkpoints of different steps (a rank killed between two
+  // checkpoints). Each rank keeps its own noise generator: ranks draw different policy noise.
+  Error BroadcastTrainingState(Collective& collective);
 
   // Atomic (temp file + rename). `metadata` is stored verbatim (the process puts the config
   // and its data-source state there).
@@ -116,6 +121,9 @@ class LearnerCore {
 
  private:
   LearnerCore(const CoreOptions& options, at::Device device);
+  // Parameters, optimiser moments and counters: what checkpoints and the broadcast carry.
+  void WriteTrainingState(torch::serialize::OutputArchive& archive) const;
+  Error ReadTrainingState(torch::serialize::InputArchive& archive, const std::string& what);
   void FillDiagnostics(const ModelLossTerms& terms, const Batch& batch, double policy_loss,
                        StepDiagnostics* diagnostics);
 

@@ -197,8 +197,16 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(LearnerOptions options,
               << lc.transfer_from_checkpoint();
   }
   if (learner->collective_ && learner->collective_->world_size() > 1) {
-    if (Error e = learner->core_->BroadcastParameters(*learner->collective_)) {
+    // Every rank continues from rank 0's state, whatever checkpoint it resumed from (see
+    // Run: the ranks checkpoint at the same steps, but a rank can die between two).
+    const int64_t resumed_step = learner->core_->step();
+    if (Error e = learner->core_->BroadcastTrainingState(*learner->collective_)) {
       return absl::UnavailableError(*e);
+    }
+    if (learner->core_->step() != resumed_step) {
+      LOG(WARNING) << "Resumed at step " << resumed_step << ", continuing from rank 0's step "
+                   << learner->core_->step() << " with its parameters and optimiser state";
+      learner->metrics_->step_gauge->Set(static_cast<double>(learner->core_->step()));
     }
   }
   return learner;
@@ -381,15 +389,18 @@ absl::Status Learner::Run(const std::function<bool()>& should_stop) {
   while (lc.max_steps() == 0 || core_->step() < lc.max_steps()) {
     const absl::Time start = absl::Now();
     bool stop = should_stop();
+    bool checkpoint = absl::Now() >= next_checkpoint;
     if (collective_ && collective_->world_size() > 1) {
       // A stop request on any rank stops every rank before the same step, so none is left
-      // waiting in an all-reduce and all checkpoints hold the same step.
-      at::Tensor flag = at::full({1}, stop ? 1.0 : 0.0, at::kFloat);
-      if (Error e = collective_->AllReduceSum(flag)) {
+      // waiting in an all-reduce; a checkpoint due on any rank is written by every rank
+      // after the same step, so all checkpoints of the pair hold one step.
+      at::Tensor flags = at::tensor({stop ? 1.0f : 0.0f, checkpoint ? 1.0f : 0.0f});
+      if (Error e = collective_->AllReduceSum(flags)) {
         status = absl::UnavailableError("stop-flag all-reduce: " + *e);
         break;
       }
-      stop = flag.item<float>() > 0;
+      stop = flags[0].item<float>() > 0;
+      checkpoint = flags[1].item<float>() > 0;
     }
     if (stop) break;
     status = Step();
@@ -398,7 +409,7 @@ absl::Status Learner::Run(const std::function<bool()>& should_stop) {
       if (absl::IsCancelled(status) && should_stop()) status = absl::OkStatus();
       break;
     }
-    if (absl::Now() >= next_checkpoint) {
+    if (checkpoint) {
       IVG_RETURN_IF_ERROR(SaveCheckpoint());
       next_checkpoint = absl::Now() + absl::Seconds(minutes * 60);
     }
@@ -407,6 +418,13 @@ absl::Status Learner::Run(const std::function<bool()>& should_stop) {
       const absl::Duration spent = absl::Now() - start;
       if (spent < budget) absl::SleepFor(budget - spent);
     }
+  }
+  // A rank whose peer died (a failed all-reduce) must not checkpoint its own step: the pair
+  // resumes from the last checkpoint they wrote together. A single learner keeps what it has.
+  if (!status.ok() && collective_ && collective_->world_size() > 1) {
+    LOG(ERROR) << "Not checkpointing step " << core_->step()
+               << " after a failure; the ranks resume from their last common checkpoint";
+    return status;
   }
   absl::Status saved = SaveCheckpoint();
   if (!status.ok()) return status;

@@ -76,7 +76,7 @@ TEST(C10dCollective, TwoLearnersStayBitIdenticalAndMatchOneLearnerWithTheirCombi
     ASSERT_TRUE(collective.ok()) << collective.status();
     LearnerCore& core = *cores[rank];
     ASSERT_EQ((*collective)->world_size(), 2);
-    ASSERT_FALSE(core.BroadcastParameters(**collective).has_value());
+    ASSERT_FALSE(core.BroadcastTrainingState(**collective).has_value());
     for (int i = 0; i < kSteps; ++i) {
       Batch mine = SliceBatch(batches[i], rank * kPerLearner, (rank + 1) * kPerLearner);
       auto stats = core.Step(mine, collective->get());
@@ -110,6 +110,51 @@ TEST(C10dCollective, TwoLearnersStayBitIdenticalAndMatchOneLearnerWithTheirCombi
   }
   EXPECT_EQ(cores[0]->step(), kSteps);
   EXPECT_EQ(cores[0]->target_updates(), kSteps / 7);
+}
+
+// A rank killed between two checkpoints resumes from an older one: the broadcast at start-up
+// must give it rank 0's step counters and optimiser moments too, not only the parameters,
+// or the two ranks apply different Adam updates to the same averaged gradient and drift apart.
+TEST(C10dCollective, RanksResumedAtDifferentStepsContinueAsOneLearner) {
+  CoreOptions o = model::testing::TinyOptions();
+  o.optimizer.target_update_period = 3;
+  const std::vector<Batch> batches = MakeBatches(o);
+  std::vector<std::unique_ptr<LearnerCore>> cores(2);
+  for (int rank = 0; rank < 2; ++rank) {
+    CoreOptions rank_options = o;
+    rank_options.seed = 300 + rank;
+    auto core = LearnerCore::Create(rank_options);
+    ASSERT_TRUE(core.ok()) << core.error();
+    cores[rank] = core.consume();
+  }
+  // Alone, rank 0 gets to step 7 and rank 1 to step 2, each with its own moments.
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(cores[0]->Step(batches[i]).ok());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(cores[1]->Step(batches[10 + i]).ok());
+
+  std::promise<int> port_promise;
+  std::shared_future<int> port = port_promise.get_future().share();
+  auto run_rank = [&](int rank) {
+    auto collective = C10dCollective::Create(PairRankOptions(rank, port_promise, port));
+    ASSERT_TRUE(collective.ok()) << collective.status();
+    LearnerCore& core = *cores[rank];
+    ASSERT_FALSE(core.BroadcastTrainingState(**collective).has_value());
+    EXPECT_EQ(core.step(), 7) << "rank " << rank;
+    EXPECT_EQ(core.target_updates(), 2) << "rank " << rank;
+    for (int i = 12; i < 18; ++i) {
+      Batch mine = SliceBatch(batches[i], rank * kPerLearner, (rank + 1) * kPerLearner);
+      auto stats = core.Step(mine, collective->get());
+      ASSERT_TRUE(stats.ok()) << stats.error();
+    }
+  };
+  std::thread rank0(run_rank, 0), rank1(run_rank, 1);
+  rank0.join();
+  rank1.join();
+  EXPECT_EQ(cores[0]->step(), 13);
+  EXPECT_EQ(cores[1]->step(), 13);
+  auto p0 = cores[0]->AllParameters(), p1 = cores[1]->AllParameters();
+  for (size_t i = 0; i < p0.size(); ++i) {
+    EXPECT_TRUE(at::equal(p0[i].second, p1[i].second)) << p0[i].first;
+  }
 }
 
 // Gloo binds the interfaces it is told (GLOO_SOCKET_IFNAME or the option), as in

@@ -202,4 +202,60 @@ TEST(IvgLearnerBinary, SigtermToOneRankStopsBothAtTheSameStep) {
   std::filesystem::remove(log1);
 }
 
+// kill -9 of one rank: its peer's next all-reduce fails and it exits without checkpointing
+// its own step, so the restarted pair resumes from the step both last checkpointed, never
+// from two different steps (rank 0's in-memory step against rank 1's older checkpoint).
+TEST(IvgLearnerBinary, KillNineOfOneRankResumesBothFromTheSameStep) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ivg_learner_kill_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto args = [](int rank, int port) {
+    return std::vector<std::string>{
+        "--world_size=2", "--rank=" + std::to_string(rank), "--set",
+        "cluster.learner_rendezvous_address=127.0.0.1:" + std::to_string(port)};
+  };
+  auto resumed_step = [](const std::string& log) {
+    const size_t at = log.find("Resumed from ");
+    if (at == std::string::npos) return std::string("none");
+    const size_t step = log.find(" at step ", at);
+    return log.substr(step, log.find('\n', step) - step);
+  };
+  const std::string log = dir.string() + "_r";
+  // 1. A common checkpoint: SIGTERM stops both ranks at one step.
+  int port = FreePort();
+  pid_t r0 = StartLearner(dir.string(), log + "0a.log", false, args(0, port));
+  pid_t r1 = StartLearner(dir.string(), log + "1a.log", false, args(1, port));
+  ASSERT_TRUE(WaitForLog(log + "1a.log", "step 1 ")) << ReadFile(log + "1a.log");
+  ASSERT_EQ(TerminateAndWait(r1), 0) << ReadFile(log + "1a.log");
+  ASSERT_EQ(Wait(r0), 0) << ReadFile(log + "0a.log");
+
+  // 2. Resumed, both train on; then rank 1 is killed with SIGKILL a few steps later.
+  port = FreePort();
+  r0 = StartLearner(dir.string(), log + "0b.log", true, args(0, port));
+  r1 = StartLearner(dir.string(), log + "1b.log", true, args(1, port));
+  ASSERT_TRUE(WaitForLog(log + "1b.log", "Resumed from")) << ReadFile(log + "1b.log");
+  const std::string common_step = resumed_step(ReadFile(log + "1b.log"));
+  ASSERT_EQ(resumed_step(ReadFile(log + "0b.log")), common_step);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // Some steps past the checkpoint.
+  kill(r1, SIGKILL);
+  waitpid(r1, nullptr, 0);
+  EXPECT_NE(Wait(r0), 0) << "rank 0 kept going alone: " << ReadFile(log + "0b.log");
+  EXPECT_THAT(ReadFile(log + "0b.log"), HasSubstr("Not checkpointing step"));
+
+  // 3. Restarted, both resume from the same step: the one they checkpointed together.
+  port = FreePort();
+  r0 = StartLearner(dir.string(), log + "0c.log", true, args(0, port));
+  r1 = StartLearner(dir.string(), log + "1c.log", true, args(1, port));
+  ASSERT_TRUE(WaitForLog(log + "1c.log", "step ")) << ReadFile(log + "1c.log");
+  ASSERT_TRUE(WaitForLog(log + "0c.log", "Resumed from")) << ReadFile(log + "0c.log");
+  EXPECT_EQ(resumed_step(ReadFile(log + "0c.log")), common_step);
+  EXPECT_EQ(resumed_step(ReadFile(log + "1c.log")), common_step);
+  EXPECT_EQ(TerminateAndWait(r1), 0) << ReadFile(log + "1c.log");
+  EXPECT_EQ(Wait(r0), 0) << ReadFile(log + "0c.log");
+  std::filesystem::remove_all(dir);
+  for (const char* phase : {"0a", "1a", "0b", "1b", "0c", "1c"}) {
+    std::filesystem::remove(log + phase + ".log");
+  }
+}
+
 }  // namespace
