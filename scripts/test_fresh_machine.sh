@@ -87,8 +87,9 @@ cluster_rc=$?
 cluster_s=$((SECONDS - t0))
 # Every process the launcher plans must have started: its --dry_run lists them, and each
 # started process leaves its log file in <run_dir>/logs.
+# --dry_run prints one line per process: its name, then its command line.
 planned="$(in_fresh build/services/launcher/ivg_cluster --dry_run --run_dir=runs/fresh_machine \
-  2>/dev/null | awk '/^ *[a-z_]+(-[0-9]+)?: /{sub(":", "", $1); print $1}' | sort)"
+  2>/dev/null | awk 'NF >= 2 && $2 ~ /^\// {print $1}' | sort)"
 missing=()
 for process in $planned; do
   in_fresh bash -c "ls runs/fresh_machine/logs/ 2>/dev/null | grep -q '^$process[.]'" \
