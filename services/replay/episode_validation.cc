@@ -40,6 +40,13 @@ absl::Status ValidateEpisode(const Episode& e, const EpisodeSpec& spec) {
   if (e.task_id() < 0) {
     return absl::InvalidArgumentError(absl::StrCat("episode task_id ", e.task_id(), " is negative"));
   }
+  // Actor ids pick shards (actor_id % shards) and label metrics; there is no upper bound in
+  // the config (`--scale actor=N` may exceed actor.num_actors), but none is negative.
+  if (e.actor_id() < 0 || e.episode_id() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("episode actor_id ", e.actor_id(),
+                                                   " and episode_id ", e.episode_id(),
+                                                   " must not be negative"));
+  }
   const size_t image_bytes = size_t{6} * e.image_height() * e.image_width();
   const int num_rewards = spec.num_rewards > 0 ? spec.num_rewards : e.steps(0).rewards_size();
   if (num_rewards < 1) {

@@ -1,5 +1,7 @@
 #include "common/grpc/grpc_status.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace ivg {
@@ -19,6 +21,15 @@ TEST(GrpcStatus, EveryCanonicalCodeAndMessageSurvivesARoundTrip) {
     EXPECT_EQ(wire.error_message(), "shard 1: episode 7 has 3 steps, needs 8");
     EXPECT_EQ(FromGrpcStatus(wire), original);
   }
+}
+
+TEST(GrpcStatus, AHugeMessageIsCutSoThatClientsStillSeeTheCode) {
+  const std::string name(100000, 'x');
+  const grpc::Status status = ToGrpcStatus(absl::NotFoundError("unknown table '" + name + "'"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_LT(status.error_message().size(), 2200u);
+  EXPECT_NE(status.error_message().find("(100016 bytes, truncated)"), std::string::npos)
+      << status.error_message().substr(2000);
 }
 
 TEST(GrpcStatus, GrpcToAbslKeepsCodeAndMessage) {

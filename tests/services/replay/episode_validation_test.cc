@@ -68,6 +68,19 @@ TEST(EpisodeValidation, NumRewardsZeroTakesTheCountOfStepZero) {
   EXPECT_NE(ValidateEpisode(e, spec).message().find("step 0 has no rewards"), std::string::npos);
 }
 
+TEST(EpisodeValidation, RejectsNegativeActorAndEpisodeIds) {
+  EpisodeSpec spec;
+  spec.sequence_length = 4;
+  spec.num_rewards = 1;
+  Episode e = testing::MakeSyntheticEpisode({.num_steps = 4});
+  ASSERT_TRUE(ValidateEpisode(e, spec).ok());
+  e.set_actor_id(-7);
+  EXPECT_NE(ValidateEpisode(e, spec).message().find("actor_id -7"), std::string::npos);
+  e = testing::MakeSyntheticEpisode({.num_steps = 4});
+  e.set_episode_id(-1);
+  EXPECT_NE(ValidateEpisode(e, spec).message().find("episode_id -1"), std::string::npos);
+}
+
 TEST(EpisodeValidation, RejectsNegativeTaskAndNonFiniteLogProb) {
   EpisodeSpec spec;
   spec.sequence_length = 4;
