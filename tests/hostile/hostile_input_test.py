@@ -166,7 +166,7 @@ class HostileInputTest(unittest.TestCase):
         too_big = {"RESOURCE_EXHAUSTED"}
         insert = lambda e, table="": (  # noqa: E731
             lambda: self.replay.InsertEpisode(
-                replay_pb2.InsertEpisodeRequest(table=table, episode=e), timeout=10))  # noqa: F821
+                replay_pb2.InsertEpisodeRequest(table=table, episode=e), timeout=30))  # noqa: F821
 
         # A valid episode is accepted: the battery's baseline.
         self.check("valid episode", insert(valid_episode(c, 1)), {OK})
