@@ -24,6 +24,30 @@ function(ivg_add_gtest)
     PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
 endfunction()
 
+# ivg_add_python_test(NAME <name> SCRIPT <file.py> [ARGS <args...>] [LABELS <labels...>]
+#                     [TIMEOUT <seconds>] [RUN_SERIAL])
+# A test script run by Debian's /usr/bin/python3 (python3-grpcio, python3-yaml and
+# python3-protobuf come from scripts/debian-packages.txt) from the source root. Configuring
+# fails when that interpreter is missing: these tests must never be skipped silently.
+function(ivg_add_python_test)
+  cmake_parse_arguments(ARG "RUN_SERIAL" "NAME;SCRIPT;TIMEOUT" "ARGS;LABELS" ${ARGN})
+  if(NOT IVG_BUILD_TESTS)
+    return()
+  endif()
+  find_program(IVG_TEST_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
+  if(NOT IVG_TEST_PYTHON)
+    message(FATAL_ERROR "${ARG_NAME} needs /usr/bin/python3")
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_test(NAME ${ARG_NAME}
+    COMMAND ${IVG_TEST_PYTHON} ${ARG_SCRIPT} ${ARG_ARGS}
+    WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}")
+  set_tests_properties(${ARG_NAME} PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
+    RUN_SERIAL ${ARG_RUN_SERIAL})
+endfunction()
+
 # ivg_protobuf_include(<target>): generated .pb.h files must see the system Protobuf headers
 # before any copy that LibTorch's include directories carry (PyTorch wheels ship one).
 function(ivg_protobuf_include target)
