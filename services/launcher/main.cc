@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "common/config/config_loader.h"
 #include "common/config/derived_values.h"
+#include "common/file/owner_only_file.h"
 #include "common/logging/logging.h"
 #include "common/metrics/http_get.h"
 #include "common/shutdown/shutdown_signal.h"

@@ -1,7 +1,8 @@
 // Secrets of one local run: the learners' publish token and the replay shards' Redis
 // password. The compiled-in defaults are public (they are in proto/config.proto), so a run
 // that keeps them gets fresh random ones, and the run's config file, which every process
-// reads them from (never from a command line), is readable by its owner only.
+// reads them from (never from a command line), is readable by its owner only
+// (common/file/owner_only_file.h).
 #ifndef IVG_SERVICES_LAUNCHER_RUN_SECRETS_H_
 #define IVG_SERVICES_LAUNCHER_RUN_SECRETS_H_
 
@@ -19,9 +20,6 @@ absl::StatusOr<std::string> RandomSecret(int bytes = 24);
 // Replaces cluster.publish_token and replay.redis_password with random secrets where the
 // config leaves them unset (at their public defaults); values the user set stay as they are.
 absl::Status AssignRunSecrets(ExperimentConfig* config);
-
-// Writes `text` to `path` with mode 0600 (also when the file exists with another mode).
-absl::Status WriteOwnerOnlyFile(const std::string& path, const std::string& text);
 
 }  // namespace ivg::launcher
 

@@ -40,9 +40,6 @@ class ParameterSchema {
   // what the server's receive limit is sized from.
   int64_t FullPublishBytes() const;
 
-  const Group& actor() const { return actor_; }
-  const Group& model() const { return model_; }
-
  private:
   Group actor_;
   Group model_;

@@ -174,9 +174,7 @@ class ComposeFile(unittest.TestCase):
     def test_the_images_hold_every_service_binary(self):
         # One list (image-binaries.txt) feeds the images' cmake targets and their install step,
         # and the host-build image of scripts/test_containers.sh.
-        with open(os.path.join(DOCKER, "image-binaries.txt")) as f:
-            listed = {line.strip() for line in f
-                      if line.strip() and not line.lstrip().startswith("#")}
+        listed = set(lib.docker_list("image-binaries.txt"))
         for name in lib.SERVICE_BINARIES + ("ivg_cluster", "ivg_health_check",
                                             "ivg_policy_client"):
             self.assertIn(name, listed, "image-binaries.txt does not list %s" % name)

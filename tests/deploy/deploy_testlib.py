@@ -50,6 +50,12 @@ def parse_args():
     return options
 
 
+def docker_list(name):
+    """The entries of a list file in deploy/docker (one per line; '#' starts a comment line)."""
+    with open(os.path.join(DEPLOY, "docker", name)) as f:
+        return [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+
+
 def require_tool(name):
     """The path of `name` on PATH; a missing tool is a failure, never a skip."""
     path = shutil.which(name)

@@ -11,14 +11,6 @@ import unittest
 
 import deploy_testlib as lib
 
-DOCKER = os.path.join(lib.DEPLOY, "docker")
-
-
-def read_list(name):
-    with open(os.path.join(DOCKER, name)) as f:
-        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
-
-
 def installed_packages():
     """name -> (depends, provides, base) of every installed package."""
     out = subprocess.run(
@@ -48,9 +40,9 @@ def closure(roots, packages):
     for name, (_, provided, _) in packages.items():
         for virtual in provided:
             providers.setdefault(virtual, []).append(name)
-    seen, todo = set(), list(roots)
-    while todo:
-        name = todo.pop()
+    seen, queue = set(), list(roots)
+    while queue:
+        name = queue.pop()
         if name in seen or name not in packages:
             continue
         seen.add(name)
@@ -58,7 +50,7 @@ def closure(roots, packages):
             for alt in alternatives:
                 chosen = [alt] if alt in packages else providers.get(alt, [])
                 if chosen:
-                    todo.append(chosen[0])
+                    queue.append(chosen[0])
                     break
     return seen
 
@@ -86,7 +78,7 @@ class RuntimePackages(unittest.TestCase):
             self.fail("this suite needs --launcher=<build>/services/launcher/ivg_cluster")
         build = os.path.dirname(os.path.dirname(os.path.dirname(lib.LAUNCHER)))
         packages = installed_packages()
-        listed = read_list("runtime-packages.txt")
+        listed = lib.docker_list("runtime-packages.txt")
         missing_here = [p for p in listed if p not in packages]
         self.assertEqual(missing_here, [], "runtime packages not installed on this machine")
         brought_in = closure(listed, packages)
@@ -96,7 +88,7 @@ class RuntimePackages(unittest.TestCase):
             for name in files:
                 binaries.setdefault(name, os.path.join(root, name))
         libraries = {}
-        for name in read_list("image-binaries.txt"):
+        for name in lib.docker_list("image-binaries.txt"):
             self.assertIn(name, binaries, "%s is not built in %s" % (name, build))
             libraries[name] = linked_libraries(binaries[name])
         owner = owners(set().union(*libraries.values()))
@@ -107,7 +99,7 @@ class RuntimePackages(unittest.TestCase):
                              "runtime-packages.txt does not bring in" % name)
 
     def test_the_list_names_the_programs_the_services_start(self):
-        listed = read_list("runtime-packages.txt")
+        listed = lib.docker_list("runtime-packages.txt")
         for program in ("redis-server", "libopenblas0-openmp", "libegl-mesa0",
                         "libgl1-mesa-dri"):
             self.assertIn(program, listed)

@@ -1,7 +1,6 @@
 #include "services/replay/redis/redis_process.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -18,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/file/owner_only_file.h"
 #include "glog/logging.h"
 
 namespace ivg::replay {
@@ -35,17 +35,7 @@ absl::StatusOr<std::string> WriteSecretsConfig(const std::string& data_dir,
     quoted.push_back(c);
   }
   const std::string text = absl::StrCat("requirepass \"", quoted, "\"\n");
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot write '", path, "': ", strerror(errno)));
-  }
-  // An existing file keeps its mode on O_CREAT: make sure it is the owner's alone.
-  const bool written = fchmod(fd, 0600) == 0 &&
-                       write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  close(fd);
-  if (!written) {
-    return absl::InternalError(absl::StrCat("cannot write '", path, "': ", strerror(errno)));
-  }
+  if (absl::Status written = WriteOwnerOnlyFile(path, text); !written.ok()) return written;
   return path;
 }
 

@@ -1,9 +1,5 @@
 #include "services/launcher/run_secrets.h"
 
-#include <sys/stat.h>
-
-#include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -35,29 +31,6 @@ TEST(RunSecrets, SecretsTheUserSetAreKept) {
   ASSERT_TRUE(AssignRunSecrets(&config).ok());
   EXPECT_EQ(config.cluster().publish_token(), "from-the-user");
   EXPECT_EQ(config.replay().redis_password(), "also-from-the-user");
-}
-
-TEST(RunSecrets, TheConfigFileIsReadableByItsOwnerOnly) {
-  const std::string path = ::testing::TempDir() + "/run_secrets_test_config.textproto";
-  {
-    std::ofstream existing(path);  // An existing, world-readable file is made owner-only.
-    existing << "old";
-  }
-  chmod(path.c_str(), 0644);
-  ASSERT_TRUE(WriteOwnerOnlyFile(path, "name: \"x\"\n").ok());
-  struct stat info;
-  ASSERT_EQ(stat(path.c_str(), &info), 0);
-  EXPECT_EQ(info.st_mode & 0777, 0600);
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, "name: \"x\"\n");
-  std::remove(path.c_str());
-}
-
-TEST(RunSecrets, AnUnwritablePathIsAClearError) {
-  const absl::Status status = WriteOwnerOnlyFile("/nonexistent-dir/config.textproto", "x");
-  EXPECT_FALSE(status.ok());
-  EXPECT_NE(status.message().find("/nonexistent-dir/config.textproto"), std::string::npos);
 }
 
 }  // namespace
