@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -60,9 +61,15 @@ struct LearnerMetrics {
     samples_per_second =
         r.AddGauge("ivg_learner_samples_per_second", "Sequences per second (last step).").Get();
     sample_latency = r.AddHistogram("ivg_learner_sample_latency_seconds",
-                                    "Time to sample and convert one batch.", {},
-                                    metrics::DefaultLatencyBuckets())
+                                    "Time to sample and convert one batch (on the prefetch "
+                                    "thread when learner.prefetch_batches > 0).",
+                                    {}, metrics::DefaultLatencyBuckets())
                          .Get();
+    batch_wait = r.AddHistogram("ivg_learner_batch_wait_seconds",
+                                "Time a step waited for its batch (near 0 when prefetching "
+                                "keeps up with the updates).",
+                                {}, metrics::DefaultLatencyBuckets())
+                     .Get();
     step_seconds = r.AddHistogram("ivg_learner_update_seconds",
                                   "Time of one update (both losses, all-reduce, Adam).", {},
                                   metrics::DefaultLatencyBuckets())
@@ -107,7 +114,7 @@ struct LearnerMetrics {
       *step_gauge;
   metrics::Counter *steps, *skipped, *samples, *rejected_batches, *allreduce_total, *target_updates, *checkpoints,
       *publish_failures, *reconstructions;
-  metrics::Histogram *sample_latency, *step_seconds, *allreduce_seconds;
+  metrics::Histogram *sample_latency, *batch_wait, *step_seconds, *allreduce_seconds;
 };
 
 namespace {
@@ -135,7 +142,10 @@ Learner::Learner(LearnerOptions options, std::unique_ptr<SequenceSource> source,
   rank_ = collective_ ? collective_->rank() : 0;
 }
 
-Learner::~Learner() = default;
+Learner::~Learner() {
+  // Before the members its thread uses are destroyed.
+  prefetcher_.reset();
+}
 
 absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(LearnerOptions options,
                                                          std::unique_ptr<SequenceSource> source,
@@ -248,14 +258,34 @@ void Learner::WriteReconstructions(const Batch& batch) {
 absl::Status Learner::SaveCheckpoint() {
   if (Error e = core_->SaveCheckpoint(
           checkpoint_path(),
-          PackMetadata(ConfigToText(options_.config), source_->SaveState()))) {
+          PackMetadata(ConfigToText(options_.config), SourceStateBeforeNextBatch()))) {
     return absl::InternalError(*e);
   }
   metrics_->checkpoints->Increment();
   return absl::OkStatus();
 }
 
-absl::StatusOr<Batch> Learner::SampleBatch() {
+bool Learner::StopRequested() {
+  std::lock_guard<std::mutex> lock(stop_mu_);
+  return should_stop_();
+}
+
+std::string Learner::SourceStateBeforeNextBatch() const {
+  return prefetcher_ ? prefetcher_->StateBeforeNext() : source_->SaveState();
+}
+
+absl::StatusOr<Batch> Learner::NextBatch() {
+  const int prefetch = options_.config.learner().prefetch_batches();
+  if (prefetch == 0) return SampleBatch([] { return false; });
+  if (prefetcher_ == nullptr) {
+    prefetcher_ = std::make_unique<Prefetcher<Batch>>(
+        prefetch, [this](const std::function<bool()>& cancelled) { return SampleBatch(cancelled); },
+        [this] { return source_->SaveState(); });
+  }
+  return prefetcher_->Next();
+}
+
+absl::StatusOr<Batch> Learner::SampleBatch(const std::function<bool()>& cancelled) {
   const LearnerConfig& lc = options_.config.learner();
   // Everything here happens before any collective call, so a rank that waits or resamples
   // stays in step with the others. An empty or rate-limited table (at start-up, before the
@@ -265,6 +295,7 @@ absl::StatusOr<Batch> Learner::SampleBatch() {
   // it again after every restart. Only a stop request ends the wait.
   absl::Duration backoff = absl::Milliseconds(100);
   while (true) {
+    const absl::Time start = absl::Now();
     absl::StatusOr<SequenceBatch> sampled = source_->Sample(lc.batch_size_per_learner());
     absl::Status problem = sampled.status();
     if (sampled.ok()) {
@@ -274,7 +305,10 @@ absl::StatusOr<Batch> Learner::SampleBatch() {
         // The same checks the core's Step makes (shapes, task ids in range, finite
         // values), here where a failure can still be replaced by another sample.
         model::Error invalid = model::ValidateBatch(*batch, core_->options());
-        if (!invalid) return batch;
+        if (!invalid) {
+          metrics_->sample_latency->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+          return batch;
+        }
         problem = absl::InvalidArgumentError(*invalid);
       } else {
         problem = batch.status();
@@ -289,10 +323,14 @@ absl::StatusOr<Batch> Learner::SampleBatch() {
       LOG_EVERY_N(ERROR, 10) << "discarding a batch the learner cannot use, sampling again: "
                              << problem;
     }
-    if (should_stop_()) {
+    const auto stopping = [&] { return StopRequested() || cancelled(); };
+    if (stopping()) {
       return absl::CancelledError(absl::StrCat("stopped while sampling: ", problem.message()));
     }
-    absl::SleepFor(backoff);
+    // In slices, so that a stop (or the prefetcher's shutdown) is not held up by a backoff.
+    for (absl::Time until = absl::Now() + backoff; absl::Now() < until && !stopping();) {
+      absl::SleepFor(std::min(absl::Milliseconds(100), until - absl::Now()));
+    }
     backoff = std::min(backoff * 2, absl::Seconds(5));
   }
 }
@@ -300,9 +338,9 @@ absl::StatusOr<Batch> Learner::SampleBatch() {
 absl::Status Learner::Step() {
   const LearnerConfig& lc = options_.config.learner();
   const absl::Time start = absl::Now();
-  IVG_ASSIGN_OR_RETURN(Batch batch, SampleBatch());
+  IVG_ASSIGN_OR_RETURN(Batch batch, NextBatch());
   const absl::Time sampled = absl::Now();
-  metrics_->sample_latency->Observe(absl::ToDoubleSeconds(sampled - start));
+  metrics_->batch_wait->Observe(absl::ToDoubleSeconds(sampled - start));
 
   auto result = core_->Step(batch, collective_.get());
   if (!result.ok()) return absl::InvalidArgumentError(result.error());
@@ -382,7 +420,10 @@ absl::Status Learner::Run(const std::function<bool()>& should_stop) {
   absl::Time next_checkpoint =
       minutes > 0 ? absl::Now() + absl::Seconds(minutes * 60) : absl::InfiniteFuture();
   absl::Status status = absl::OkStatus();
-  should_stop_ = should_stop;
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    should_stop_ = should_stop;
+  }
   // Actors wait for a first parameter set; their episodes are what the first update trains
   // on, so the initial (or resumed) parameters go out before any sampling.
   PublishParameters();

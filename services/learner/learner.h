@@ -3,13 +3,16 @@
 // (rank 0), and checkpoint periodically and on exit. LibTorch stays behind the pointer to
 // the core, so main.cc and other service code do not compile it.
 //
-// Thread-compatibility: one thread drives a Learner.
+// Thread-compatibility: one thread drives a Learner. With learner.prefetch_batches > 0 the
+// learner samples on a thread of its own (services/learner/prefetcher.h), so the sequence
+// source is used from that thread and Run's `should_stop` is called from both.
 #ifndef IVG_SERVICES_LEARNER_LEARNER_H_
 #define IVG_SERVICES_LEARNER_LEARNER_H_
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -20,6 +23,7 @@
 #include "proto/config.pb.h"
 #include "services/learner/c10d_collective_options.h"
 #include "services/learner/parameter_publisher.h"
+#include "services/learner/prefetcher.h"
 #include "services/learner/sequence_source.h"
 
 namespace ivg::model {
@@ -90,8 +94,16 @@ class Learner {
           std::unique_ptr<model::LearnerCore> core);
 
   // Samples until a batch converts; waits out outages and replaces unusable batches
-  // (ivg_learner_rejected_batches_total). CANCELLED once should_stop_() says so.
-  absl::StatusOr<model::Batch> SampleBatch();
+  // (ivg_learner_rejected_batches_total). CANCELLED once should_stop_() or `cancelled()`
+  // says so.
+  absl::StatusOr<model::Batch> SampleBatch(const std::function<bool()>& cancelled);
+  // The batch to train on next: from the prefetcher (started on first use, after any
+  // RestoreState of a resume) or, with prefetch_batches 0, sampled here.
+  absl::StatusOr<model::Batch> NextBatch();
+  // The sequence source's state before the next batch this learner will train on.
+  std::string SourceStateBeforeNextBatch() const;
+  // should_stop_(), safe to call from the prefetch thread.
+  bool StopRequested();
 
   // Rank 0, every learner.reconstruction_every_steps applied steps: the open-loop prediction
   // for the first sequences of `batch` as a PNG strip. Failures are logged, never fatal.
@@ -106,7 +118,11 @@ class Learner {
   int rank_ = 0;
   absl::Time last_step_end_ = absl::InfinitePast();
   // Set by Run(): sampling waits through replay outages and empty tables until it says stop.
+  // Guarded because the prefetch thread calls it (StopRequested) while Run sets it.
+  std::mutex stop_mu_;
   std::function<bool()> should_stop_ = [] { return false; };
+  // Declared last, destroyed first: its thread uses source_, core_ and metrics_.
+  std::unique_ptr<Prefetcher<model::Batch>> prefetcher_;
 };
 
 }  // namespace ivg::learner
