@@ -156,11 +156,20 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
     return next_metrics_port++;
   };
   const std::string log_dir = absl::StrCat(options.run_dir, "/logs");
+  // OpenMP and OpenBLAS default to one thread per core in every process: 8 actors and 2
+  // learners on 2 cores would run 20 compute threads. Each child gets the threads its role
+  // uses (a learner its intra-op share, an actor its inference threads, servers one).
   auto add = [&](const std::string& name, const std::string& role, int stage, int metrics,
                  std::vector<std::string> argv) {
     argv.push_back(absl::StrCat("--config=", options.config_path));
     argv.push_back(absl::StrCat("--logdir=", log_dir));
-    plan.processes.push_back({name, std::move(argv), /*restart=*/true, stage});
+    int threads = 1;
+    if (role == "learner") threads = plan.config.learner().torch_threads();
+    if (role == "actor" || role == "evaluator") threads = plan.config.actor().inference_threads();
+    threads = std::max(1, threads);
+    plan.processes.push_back({name, std::move(argv), /*restart=*/true, stage,
+                              {absl::StrCat("OMP_NUM_THREADS=", threads),
+                               absl::StrCat("OPENBLAS_NUM_THREADS=", threads)}});
     plan.metrics.push_back({name, role, metrics});
   };
 

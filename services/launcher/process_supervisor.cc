@@ -56,6 +56,19 @@ absl::Status ProcessSupervisor::Spawn(Child& child) {
   std::vector<char*> argv;
   for (const std::string& arg : child.spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
+  // Built before fork: the child may only make async-signal-safe calls.
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) environment.emplace_back(*entry);
+  for (const std::string& extra : child.spec.environment) {
+    const std::string name = extra.substr(0, extra.find('=') + 1);
+    const bool already_set = std::any_of(
+        environment.begin(), environment.end(),
+        [&](const std::string& e) { return e.compare(0, name.size(), name) == 0; });
+    if (!already_set) environment.push_back(extra);
+  }
+  std::vector<char*> envp;
+  for (std::string& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
@@ -71,7 +84,7 @@ absl::Status ProcessSupervisor::Spawn(Child& child) {
     dup2(log_fd, STDERR_FILENO);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    execvp(argv[0], argv.data());
+    execvpe(argv[0], argv.data(), envp.data());
     const char message[] = "exec failed\n";
     [[maybe_unused]] ssize_t ignored = write(STDERR_FILENO, message, sizeof(message) - 1);
     _exit(127);

@@ -32,6 +32,9 @@ struct ProcessSpec {
   bool restart = true;
   // Lower starts first and stops last (e.g. 0 replay, 1 param server, 2 learners, 3 actors).
   int stage = 0;
+  // "NAME=value" entries the child gets on top of the launcher's environment. A variable the
+  // launcher's own environment sets wins: a user's OMP_NUM_THREADS=4 reaches every child.
+  std::vector<std::string> environment = {};
 };
 
 struct ProcessStatus {

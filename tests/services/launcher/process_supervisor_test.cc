@@ -93,6 +93,25 @@ TEST(ProcessSupervisor, WritesEachProcessOutputToItsLog) {
   EXPECT_NE(content.str().find("oops"), std::string::npos);
 }
 
+TEST(ProcessSupervisor, ChildrenGetTheirEnvironmentUnlessTheLauncherSetsTheVariable) {
+  const std::string dir = LogDir("environment");
+  // The launcher's own setting wins over the planned one (a user's override).
+  ASSERT_EQ(setenv("IVG_TEST_USER_SET", "from-user", /*overwrite=*/1), 0);
+  unsetenv("IVG_TEST_PLANNED");
+  ProcessSupervisor supervisor(dir);
+  ASSERT_TRUE(supervisor
+                  .Start({"env", {"sh", "-c", "echo planned=$IVG_TEST_PLANNED user=$IVG_TEST_USER_SET"},
+                          /*restart=*/false, /*stage=*/0,
+                          {"IVG_TEST_PLANNED=2", "IVG_TEST_USER_SET=from-plan"}})
+                  .ok());
+  ASSERT_TRUE(Eventually(supervisor, [&] { return PidOf(supervisor, "env") == 0; }));
+  std::ifstream log(dir + "/env.log");
+  std::stringstream content;
+  content << log.rdbuf();
+  EXPECT_NE(content.str().find("planned=2 user=from-user"), std::string::npos) << content.str();
+  unsetenv("IVG_TEST_USER_SET");
+}
+
 TEST(ProcessSupervisor, UnknownBinaryExitsAndIsReportedNotFatal) {
   ProcessSupervisor supervisor(LogDir("missing"), absl::Milliseconds(10));
   ASSERT_TRUE(supervisor.Start({"missing", {"/nonexistent/binary"}, /*restart=*/false}).ok());
