@@ -117,11 +117,15 @@ bool Finite(double v) { return std::isfinite(v); }
 
 // Norm of the gradients of `params`; scales them to at most `max_norm` when max_norm > 0.
 double ClipGradients(const std::vector<at::Tensor>& params, double max_norm) {
-  double sum = 0;
+  // Summed as tensors and read once: one host read (a device sync on a GPU) per optimiser,
+  // not one per parameter.
+  at::Tensor sum;
   for (const auto& p : params) {
-    if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
+    if (!p.grad().defined()) continue;
+    at::Tensor square = p.grad().pow(2).sum();
+    sum = sum.defined() ? sum.add_(square) : square;
   }
-  const double norm = std::sqrt(sum);
+  const double norm = sum.defined() ? std::sqrt(sum.item<double>()) : 0.0;
   if (max_norm > 0 && norm > max_norm) {
     const double factor = max_norm / (norm + 1e-6);
     for (const auto& p : params) {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
+#include <torch/autograd.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/utils.h>
 
@@ -57,6 +58,32 @@ at::Tensor ImaginedValueObjective(const ImaginationModel& model, const at::Tenso
     }
   }
   return options.single_horizon ? total : total / static_cast<double>(n);
+}
+
+namespace {
+
+struct BceWithLogitsMean : public torch::autograd::Function<BceWithLogitsMean> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits,
+                            const at::Tensor& targets) {
+    ctx->save_for_backward({logits, targets});
+    // softplus returns x itself above 20, where log(1 + e^x) = x within 2e-9.
+    return at::softplus(logits).addcmul_(logits, targets, /*value=*/-1).mean();
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_output) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& logits = saved[0];
+    at::Tensor grad = at::sigmoid(logits)
+                          .sub_(saved[1])
+                          .mul_(grad_output[0] / static_cast<double>(logits.numel()));
+    return {grad, at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor BinaryCrossEntropyWithLogitsMean(const at::Tensor& logits, const at::Tensor& targets) {
+  return BceWithLogitsMean::apply(logits, targets);
 }
 
 double ValueScale(const LossOptions& o) {
@@ -114,7 +141,6 @@ OpenLoopPrediction PredictOpenLoop(IvgModelImpl& model, const Batch& batch,
 
 ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
                                 const LossOptions& o) {
-  namespace F = torch::nn::functional;
   const at::Tensor like = model.transition->parameters().front();
   const int64_t b = batch.images.size(0), l = batch.images.size(1);
   const int h = o.burn_in;
@@ -139,8 +165,7 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
   at::Tensor gs = OpenLoopRollout(*model.transition, e, model_actions, h);  // [B, K, D], h..l-1.
 
   auto [image_logits, proprio_pred] = model.decoder->forward(gs);
-  out.reconstruction_image = F::binary_cross_entropy_with_logits(
-      image_logits, images.slice(1, h, l));
+  out.reconstruction_image = BinaryCrossEntropyWithLogitsMean(image_logits, images.slice(1, h, l));
   out.reconstruction_proprio = (proprio_pred - proprio.slice(1, h, l)).pow(2).mean();
   out.consistency = (e.slice(1, h, l) - gs).pow(2).mean();
   out.reward = (model.reward->forward(gs) - rewards.slice(1, h - 1, l - 1)).pow(2).mean();

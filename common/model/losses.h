@@ -102,6 +102,12 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
                              const at::Tensor& task_ids, const at::Tensor& noise,
                              const LossOptions& options);
 
+// mean(BCE(sigmoid(logits), targets)) = mean(softplus(x) - x y), the reconstruction loss, as
+// one autograd node: two passes over the images forward (ATen's general form makes ~9) and
+// three backward, where d/dx = (sigmoid(x) - y) / n. Equal to
+// torch::nn::functional::binary_cross_entropy_with_logits in value and gradient.
+at::Tensor BinaryCrossEntropyWithLogitsMean(const at::Tensor& logits, const at::Tensor& targets);
+
 // What the value heads predict per unit of value in reward units: (1 - gamma) with
 // scale_value_by_one_minus_gamma, else 1. Divide a head's output by it for reward units.
 double ValueScale(const LossOptions& options);

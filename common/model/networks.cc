@@ -35,9 +35,18 @@ ResidualBlockImpl::ResidualBlockImpl(int channels)
       conv1_(register_module("conv1", Conv(channels, channels, 3, 1))),
       conv2_(register_module("conv2", Conv(channels, channels, 3, 1))) {}
 
+// ELU in place on tensors nothing else holds: a convolution's backward needs its input and
+// weight, not its output, and ELU's backward reads its own result, so autograd allows it and
+// each activation map is written once instead of twice.
+namespace {
+torch::Tensor EluInPlace(torch::Tensor x) {
+  return F::elu(x, F::ELUFuncOptions().inplace(true));
+}
+}  // namespace
+
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = F::elu(down_->forward(x));
-  return F::elu(y + conv2_->forward(F::elu(conv1_->forward(y))));
+  torch::Tensor y = EluInPlace(down_->forward(x));
+  return EluInPlace(y + conv2_->forward(EluInPlace(conv1_->forward(y))));
 }
 
 EncoderImpl::EncoderImpl(const ModelOptions& o)
@@ -67,8 +76,10 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& images, const torch::Ten
 torch::Tensor EncoderImpl::EncodeFrames(const torch::Tensor& images,
                                         const torch::Tensor& proprio) {
   const int64_t b = images.size(0), t = images.size(1);
-  torch::Tensor x = images.flatten(0, 1);
-  x = F::elu(conv0_->forward(x));
+  // Channels-last (NHWC): oneDNN's convolutions run these few-channel maps faster that way,
+  // forward and backward (bench/README.md, "Learner"); the layout follows through the blocks.
+  torch::Tensor x = images.flatten(0, 1).contiguous(at::MemoryFormat::ChannelsLast);
+  x = EluInPlace(conv0_->forward(x));
   x = block3_->forward(block2_->forward(block1_->forward(x)));
   x = x.mean({2, 3});  // Average pooling over the remaining spatial grid.
   torch::Tensor p = proprio_mlp_->forward(proprio.flatten(0, 1));
@@ -100,12 +111,16 @@ torch::Tensor TransitionImpl::forward(const torch::Tensor& h, const torch::Tenso
 }
 
 torch::Tensor BilinearAdditiveUpsample(const torch::Tensor& x) {
-  torch::Tensor up = F::interpolate(x, F::InterpolateFuncOptions()
-                                           .scale_factor(std::vector<double>{2.0, 2.0})
-                                           .mode(torch::kBilinear)
-                                           .align_corners(false));
-  const int64_t n = up.size(0), c = up.size(1), s = up.size(2);
-  return up.view({n, c / 4, 4, s, s}).sum(2);
+  // Bilinear interpolation is linear and acts on each channel alone, so summing each group
+  // of 4 channels first and interpolating the sum is the same function as interpolating
+  // every channel and summing after (Wojna et al.'s definition), with a quarter of the
+  // interpolation work forward and backward: the decoder's costliest op after its convs.
+  const int64_t n = x.size(0), c = x.size(1), s = x.size(2);
+  return F::interpolate(x.view({n, c / 4, 4, s, s}).sum(2),
+                        F::InterpolateFuncOptions()
+                            .scale_factor(std::vector<double>{2.0, 2.0})
+                            .mode(torch::kBilinear)
+                            .align_corners(false));
 }
 
 DecoderImpl::DecoderImpl(const ModelOptions& o)
@@ -126,10 +141,13 @@ std::pair<torch::Tensor, torch::Tensor> DecoderImpl::forward(const torch::Tensor
   auto lead = h.sizes().vec();
   lead.pop_back();
   torch::Tensor flat = h.reshape({-1, h.size(-1)});
-  torch::Tensor x = F::elu(seed_->forward(flat)).view({-1, channels_, 8, 8});
-  x = F::elu(stage1_->forward(BilinearAdditiveUpsample(x)));
-  x = F::elu(stage2_->forward(BilinearAdditiveUpsample(x)));
-  x = F::elu(stage3_->forward(BilinearAdditiveUpsample(x)));
+  // Channels-last for the convolutions, as in the encoder.
+  torch::Tensor x = F::elu(seed_->forward(flat))
+                        .view({-1, channels_, 8, 8})
+                        .contiguous(at::MemoryFormat::ChannelsLast);
+  x = EluInPlace(stage1_->forward(BilinearAdditiveUpsample(x)));
+  x = EluInPlace(stage2_->forward(BilinearAdditiveUpsample(x)));
+  x = EluInPlace(stage3_->forward(BilinearAdditiveUpsample(x)));
   x = out_->forward(x);
   auto image_shape = lead;
   for (int64_t d : x.sizes().slice(1)) image_shape.push_back(d);

@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/autograd.h>
+#include <torch/nn/functional/upsampling.h>
 
 #include "common/model/losses.h"
 #include "tests/common/model/test_util.h"
@@ -340,6 +341,19 @@ TEST(Networks, DecoderProducesSixChannelImagesAndUpsamplingSumsChannelGroups) {
   EXPECT_EQ(up.sizes(), (std::vector<int64_t>{1, 2, 8, 8}));
   EXPECT_TRUE(at::allclose(up[0][0], at::full({8, 8}, 6.0)));
   EXPECT_TRUE(at::allclose(up[0][1], at::full({8, 8}, 22.0)));
+}
+
+TEST(Networks, UpsamplingEqualsBilinearOfEveryChannelThenGroupSums) {
+  // The definition (Wojna et al.): interpolate every channel, then sum groups of four. The
+  // decoder sums first and interpolates the sums, which must be the same function.
+  at::Tensor x = at::randn({3, 8, 5, 5}, at::kDouble);
+  at::Tensor every_channel = torch::nn::functional::interpolate(
+      x, torch::nn::functional::InterpolateFuncOptions()
+             .scale_factor(std::vector<double>{2.0, 2.0})
+             .mode(torch::kBilinear)
+             .align_corners(false));
+  at::Tensor definition = every_channel.view({3, 2, 4, 10, 10}).sum(2);
+  EXPECT_TRUE(at::allclose(BilinearAdditiveUpsample(x), definition, 1e-12, 1e-12));
 }
 
 

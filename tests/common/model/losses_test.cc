@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/autograd.h>
+#include <torch/nn/functional/loss.h>
 
 #include "common/model/learner_core.h"
 #include "tests/common/model/test_util.h"
@@ -241,6 +242,22 @@ TEST(PolicyLoss, ImaginationHorizonChangesTheObjective) {
 // honoured. Checked once the online networks have moved away from the target copy (on a
 // fresh core they are equal, so a V-trace using the online value would pass unnoticed),
 // against a separate step-by-step computation.
+TEST(ReconstructionLoss, FusedBceEqualsTorchsBceWithLogitsInValueAndGradient) {
+  // Logits from the everyday range to where softplus switches to its linear branch (> 20)
+  // and far below it; targets anywhere in [0, 1] (pixels / 255).
+  at::Tensor logits = at::cat({at::randn({2, 3, 6, 8, 8}, at::kDouble) * 4,
+                               at::full({1, 3, 6, 8, 8}, 35.0, at::kDouble),
+                               at::full({1, 3, 6, 8, 8}, -60.0, at::kDouble)})
+                          .set_requires_grad(true);
+  at::Tensor targets = at::rand({4, 3, 6, 8, 8}, at::kDouble);
+  at::Tensor fused = BinaryCrossEntropyWithLogitsMean(logits, targets);
+  at::Tensor reference = torch::nn::functional::binary_cross_entropy_with_logits(logits, targets);
+  EXPECT_NEAR(fused.item<double>(), reference.item<double>(), 1e-8);
+  at::Tensor fused_grad = torch::autograd::grad({fused * 3.0}, {logits})[0];
+  at::Tensor reference_grad = torch::autograd::grad({reference * 3.0}, {logits})[0];
+  EXPECT_TRUE(at::allclose(fused_grad, reference_grad, 1e-12, 1e-12));
+}
+
 TEST(ModelLoss, VTraceTargetsUseTheTargetNetworksAfterTheOnlineOnesMoved) {
   CoreOptions o = testing::TinyOptions();
   o.loss.vtrace_rho_clip = 0.7;
