@@ -4,9 +4,12 @@
 // 1024x1024x1024 float matmul, median over measurements taken between the steps) and the
 // ratio step / anchor.
 //
-//   learner_bench [--profile=paper|small|both] [--steps=10] [--threads=0] [--device=cpu|cuda]
+//   learner_bench [--config=configs/cpu_small.textproto] [--profile=paper|small|both]
+//                 [--steps=10] [--threads=0] [--device=cpu|cuda] [--parts]
 //
-// Builds with -DIVG_LEARNER_CORE_ONLY=ON (LibTorch only).
+// --config benchmarks what a run of that config trains (network sizes, losses, batch per
+// learner); --parts adds the per-part profile of one step (bench/learner/step_profile.h).
+// Builds with -DIVG_LEARNER_CORE_ONLY=ON (LibTorch only; --config needs the full build).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,7 +23,12 @@
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
+#include "bench/learner/step_profile.h"
 #include "common/model/learner_core.h"
+#ifdef IVG_LEARNER_BENCH_WITH_CONFIG
+#include "common/config/config_loader.h"
+#include "common/model_config/model_config.h"
+#endif
 
 namespace {
 
@@ -83,8 +91,10 @@ Profile PaperProfile() {
   return p;
 }
 
+// The sizes the cpu-small profile had when it was proposed; configs/cpu_small.textproto runs
+// smaller networks (use --config for what runs).
 Profile SmallProfile() {
-  Profile p{"cpu-small", CoreOptions(), 8};
+  Profile p{"small", CoreOptions(), 8};
   auto& m = p.options.model;
   m.latent_size = 64;
   m.encoder_channels = 16;
@@ -96,7 +106,40 @@ Profile SmallProfile() {
   return p;
 }
 
-int Run(const Profile& profile, int steps, bool cuda) {
+#ifdef IVG_LEARNER_BENCH_WITH_CONFIG
+// The options and batch size a learner of `path` trains with.
+bool ProfileFromConfig(const std::string& path, Profile* profile) {
+  auto config = ivg::LoadExperimentConfig(path, {});
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+    return false;
+  }
+  auto options = ivg::model::CoreOptionsFromConfig(*config);
+  if (!options.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(options.status().message()).c_str());
+    return false;
+  }
+  profile->name = config->has_name() ? config->name() : path;
+  profile->options = *options;
+  profile->batch_size = config->learner().batch_size_per_learner();
+  return true;
+}
+#endif
+
+int64_t ParameterCount(LearnerCore& core) {
+  int64_t n = 0;
+  for (const auto& p : core.model()->ModelParameters()) n += p.numel();
+  for (const auto& p : core.model()->PolicyParameters()) n += p.numel();
+  return n;
+}
+
+void PrintParts(LearnerCore& core, const Batch& batch, int repeats) {
+  for (const auto& part : ivg::bench::ProfileStepParts(core, batch, repeats)) {
+    std::printf("  part %-55s %9.2f ms\n", part.part.c_str(), part.median_ms);
+  }
+}
+
+int Run(const Profile& profile, int steps, bool cuda, bool parts) {
   CoreOptions o = profile.options;
   o.use_cuda_if_available = cuda;
   auto core = LearnerCore::Create(o);
@@ -132,13 +175,14 @@ int Run(const Profile& profile, int steps, bool cuda) {
   const double anchor = Median(anchors);
   std::printf(
       "profile=%s batch=%lld L=%d latent=%d enc_ch=%d dec_ch=%d hidden=%d device=%s "
-      "steps=%d median_step_ms=%.2f min_step_ms=%.2f anchor_matmul1024_ms=%.3f "
+      "steps=%d params=%lld median_step_ms=%.2f min_step_ms=%.2f anchor_matmul1024_ms=%.3f "
       "ratio_step_over_anchor=%.1f\n",
       profile.name.c_str(), static_cast<long long>(profile.batch_size),
       o.loss.sequence_length(), o.model.latent_size, o.model.encoder_channels,
       o.model.decoder_channels, o.model.encoder_hidden, device.str().c_str(), steps,
-      median * 1e3, *std::min_element(times.begin(), times.end()) * 1e3, anchor * 1e3,
+      static_cast<long long>(ParameterCount(*core.value())), median * 1e3, *std::min_element(times.begin(), times.end()) * 1e3, anchor * 1e3,
       median / anchor);
+  if (parts) PrintParts(*core.value(), batch, steps);
   return 0;
 }
 
@@ -155,7 +199,10 @@ std::string Flag(int argc, char** argv, const char* name, const std::string& fal
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string profile = Flag(argc, argv, "profile", "both");
+  const std::string config = Flag(argc, argv, "config", "");
+  const std::string profile = Flag(argc, argv, "profile", config.empty() ? "both" : "");
+  bool parts = false;
+  for (int i = 1; i < argc; ++i) parts |= std::strcmp(argv[i], "--parts") == 0;
   const int steps = std::atoi(Flag(argc, argv, "steps", "10").c_str());
   const int threads = std::atoi(Flag(argc, argv, "threads", "0").c_str());
   const bool cuda = Flag(argc, argv, "device", "cpu") == "cuda";
@@ -169,7 +216,17 @@ int main(int argc, char** argv) {
   std::printf("machine: %u hardware threads, torch intra-op threads %d, device %s\n",
               std::thread::hardware_concurrency(), at::get_num_threads(), device.str().c_str());
   int rc = 0;
-  if (profile == "paper" || profile == "both") rc |= Run(PaperProfile(), steps, cuda);
-  if (profile == "small" || profile == "both") rc |= Run(SmallProfile(), steps, cuda);
+  if (!config.empty()) {
+#ifdef IVG_LEARNER_BENCH_WITH_CONFIG
+    Profile from_config;
+    if (!ProfileFromConfig(config, &from_config)) return 1;
+    rc |= Run(from_config, steps, cuda, parts);
+#else
+    std::fprintf(stderr, "--config needs the full build (this one is IVG_LEARNER_CORE_ONLY)\n");
+    return 1;
+#endif
+  }
+  if (profile == "paper" || profile == "both") rc |= Run(PaperProfile(), steps, cuda, parts);
+  if (profile == "small" || profile == "both") rc |= Run(SmallProfile(), steps, cuda, parts);
   return rc;
 }
