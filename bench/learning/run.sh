@@ -12,6 +12,7 @@ cd "$repo"
 name="$1"; minutes="$2"; shift 2
 run_dir="runs/bench_${name}"
 rm -rf "$run_dir"
+mkdir -p "$(dirname "$run_dir")"  # runs/ does not exist in a fresh checkout.
 build_dir="${IVG_BUILD_DIR:-build}"
 "$build_dir/services/launcher/ivg_cluster" --minutes="$minutes" --run_dir="$run_dir" "$@" \
   > "$run_dir.log" 2>&1 || true

@@ -107,6 +107,11 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
     plan.config.mutable_learner()->set_torch_threads(
         LearnerThreads(cores, plan.config.learner().num_learners()));
   }
+  if (options.actor_nice < 0 || options.actor_nice > 19) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "actor niceness must be in [0, 19] (an unprivileged launcher cannot raise priority), "
+        "got ", options.actor_nice));
+  }
   ClusterConfig& cluster = *plan.config.mutable_cluster();
   ReplayConfig& replay = *plan.config.mutable_replay();
   cluster.set_run_dir(options.run_dir);
@@ -167,9 +172,11 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
     if (role == "learner") threads = plan.config.learner().torch_threads();
     if (role == "actor" || role == "evaluator") threads = plan.config.actor().inference_threads();
     threads = std::max(1, threads);
+    const bool acts = role == "actor" || role == "evaluator";
     plan.processes.push_back({name, std::move(argv), /*restart=*/true, stage,
                               {absl::StrCat("OMP_NUM_THREADS=", threads),
-                               absl::StrCat("OPENBLAS_NUM_THREADS=", threads)}});
+                               absl::StrCat("OPENBLAS_NUM_THREADS=", threads)},
+                              acts ? options.actor_nice : 0});
     plan.metrics.push_back({name, role, metrics});
   };
 

@@ -47,6 +47,10 @@ ABSL_FLAG(std::string, transfer_from, "",
           "Run directory to transfer the model from (paper F.6): encoder, transition and "
           "decoder are copied, policy, value and reward start fresh.");
 ABSL_FLAG(double, progress_seconds, 5, "Seconds between progress lines.");
+ABSL_FLAG(int, actor_nice, 10,
+          "Scheduling niceness of actors and the evaluator (0-19). With a replay ratio the "
+          "actors only need to keep up with the learners, so the learners go first; 0 = "
+          "every process alike.");
 ABSL_FLAG(std::string, bin_dir, "",
           "Where the service binaries are; empty = the build tree this launcher is in.");
 ABSL_FLAG(bool, fixed_ports, false,
@@ -155,6 +159,7 @@ int Run(const std::vector<std::string>& flag_overrides) {
   options.binary_dir = absl::GetFlag(FLAGS_bin_dir).empty() ? DefaultBinaryDir() : absl::GetFlag(FLAGS_bin_dir);
   options.run_dir = run_dir;
   options.config_path = absl::StrCat(run_dir, "/config.textproto");
+  options.actor_nice = absl::GetFlag(FLAGS_actor_nice);
   absl::StatusOr<ClusterPlan> plan = PlanCluster(*config, options, !absl::GetFlag(FLAGS_fixed_ports));
   if (!plan.ok()) {
     LOG(ERROR) << plan.status();

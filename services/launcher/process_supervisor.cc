@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,7 @@ absl::Status ProcessSupervisor::Spawn(Child& child) {
     dup2(log_fd, STDERR_FILENO);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    if (child.spec.nice != 0) setpriority(PRIO_PROCESS, 0, child.spec.nice);
     execvpe(argv[0], argv.data(), envp.data());
     const char message[] = "exec failed\n";
     [[maybe_unused]] ssize_t ignored = write(STDERR_FILENO, message, sizeof(message) - 1);

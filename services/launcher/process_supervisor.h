@@ -35,6 +35,8 @@ struct ProcessSpec {
   // "NAME=value" entries the child gets on top of the launcher's environment. A variable the
   // launcher's own environment sets wins: a user's OMP_NUM_THREADS=4 reaches every child.
   std::vector<std::string> environment = {};
+  // Scheduling niceness the child starts with (0 = the launcher's own; higher runs later).
+  int nice = 0;
 };
 
 struct ProcessStatus {

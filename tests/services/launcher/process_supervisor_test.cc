@@ -112,6 +112,20 @@ TEST(ProcessSupervisor, ChildrenGetTheirEnvironmentUnlessTheLauncherSetsTheVaria
   unsetenv("IVG_TEST_USER_SET");
 }
 
+TEST(ProcessSupervisor, AChildStartsWithItsNiceness) {
+  const std::string dir = LogDir("nice");
+  ProcessSupervisor supervisor(dir);
+  ASSERT_TRUE(supervisor
+                  .Start({"niced", {"sh", "-c", "echo niceness=$(nice)"}, /*restart=*/false,
+                          /*stage=*/0, /*environment=*/{}, /*nice=*/7})
+                  .ok());
+  ASSERT_TRUE(Eventually(supervisor, [&] { return PidOf(supervisor, "niced") == 0; }));
+  std::ifstream log(dir + "/niced.log");
+  std::stringstream content;
+  content << log.rdbuf();
+  EXPECT_NE(content.str().find("niceness=7"), std::string::npos) << content.str();
+}
+
 TEST(ProcessSupervisor, UnknownBinaryExitsAndIsReportedNotFatal) {
   ProcessSupervisor supervisor(LogDir("missing"), absl::Milliseconds(10));
   ASSERT_TRUE(supervisor.Start({"missing", {"/nonexistent/binary"}, /*restart=*/false}).ok());
