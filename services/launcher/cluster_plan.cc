@@ -172,11 +172,12 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
     if (role == "learner") threads = plan.config.learner().torch_threads();
     if (role == "actor" || role == "evaluator") threads = plan.config.actor().inference_threads();
     threads = std::max(1, threads);
-    const bool acts = role == "actor" || role == "evaluator";
+    // Only the actors yield: the evaluator must keep its schedule (niced, it starved behind
+    // the learners and missed every evaluation of the learning test).
     plan.processes.push_back({name, std::move(argv), /*restart=*/true, stage,
                               {absl::StrCat("OMP_NUM_THREADS=", threads),
                                absl::StrCat("OPENBLAS_NUM_THREADS=", threads)},
-                              acts ? options.actor_nice : 0});
+                              role == "actor" ? options.actor_nice : 0});
     plan.metrics.push_back({name, role, metrics});
   };
 

@@ -27,9 +27,9 @@ struct LaunchOptions {
   bool resume = false;
   // Cores the cluster may use; 0 = the cores this process may run on (sched_getaffinity).
   int cores = 0;
-  // Niceness of actors and the evaluator (0..19): the learners are the bottleneck, and with
-  // a replay ratio the actors only need to keep up with them (bench/README.md, "Local
-  // cluster": +14% learner steps/s at 10 on the 2-core machine).
+  // Niceness of the actors (0..19): the learners are the bottleneck, and with a replay
+  // ratio the actors only need to keep up with them (bench/README.md, "Local cluster").
+  // The evaluator is not niced: it must keep its schedule.
   int actor_nice = 0;
 };
 

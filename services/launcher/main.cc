@@ -48,9 +48,9 @@ ABSL_FLAG(std::string, transfer_from, "",
           "decoder are copied, policy, value and reward start fresh.");
 ABSL_FLAG(double, progress_seconds, 5, "Seconds between progress lines.");
 ABSL_FLAG(int, actor_nice, 10,
-          "Scheduling niceness of actors and the evaluator (0-19). With a replay ratio the "
-          "actors only need to keep up with the learners, so the learners go first; 0 = "
-          "every process alike.");
+          "Scheduling niceness of the actors (0-19). With a replay ratio the actors only need "
+          "to keep up with the learners, so the learners go first; 0 = every process alike. "
+          "The evaluator keeps niceness 0 so that it evaluates on schedule.");
 ABSL_FLAG(std::string, bin_dir, "",
           "Where the service binaries are; empty = the build tree this launcher is in.");
 ABSL_FLAG(bool, fixed_ports, false,

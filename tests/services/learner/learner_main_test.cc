@@ -234,6 +234,8 @@ TEST(IvgLearnerBinary, KillNineOfOneRankResumesBothFromTheSameStep) {
   r0 = StartLearner(dir.string(), log + "0b.log", true, args(0, port));
   r1 = StartLearner(dir.string(), log + "1b.log", true, args(1, port));
   ASSERT_TRUE(WaitForLog(log + "1b.log", "Resumed from")) << ReadFile(log + "1b.log");
+  // Each rank logs its resume on its own; rank 0's line can come after rank 1's.
+  ASSERT_TRUE(WaitForLog(log + "0b.log", "Resumed from")) << ReadFile(log + "0b.log");
   const std::string common_step = resumed_step(ReadFile(log + "1b.log"));
   ASSERT_EQ(resumed_step(ReadFile(log + "0b.log")), common_step);
   std::this_thread::sleep_for(std::chrono::seconds(2));  // Some steps past the checkpoint.
