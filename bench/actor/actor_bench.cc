@@ -8,6 +8,7 @@
 //            and, for comparison, PolicyRunner::Act re-encoding all H frames every step.
 //   profile  where inference time goes: the encoder's submodules (conv tower, proprio and
 //            fusion MLPs, LSTM) and the policy, on 1 and on H frames.
+//   cem      a CEM run's actor loop: the planner's latency per act against the policy's.
 //   grpc     PolicyService.Act latency p50/p99 on loopback against an empty round trip
 //            (health Check, and Fetch with have_version = current), and the actor's
 //            parameter fetch (encoder + policy, bytes reported) against the up-to-date Fetch.
@@ -69,7 +70,8 @@
 #include "services/param_server/policy_service.h"
 
 ABSL_FLAG(std::string, mode, "bench", "bench | publish");
-ABSL_FLAG(std::string, sections, "steps,profile,grpc", "Comma-separated: steps, profile, grpc.");
+ABSL_FLAG(std::string, sections, "steps,profile,grpc",
+          "Comma-separated: steps, profile, grpc, cem.");
 ABSL_FLAG(std::string, small_config, "configs/cpu_small.textproto",
           "The small CPU profile (relative to the working directory).");
 ABSL_FLAG(int, steps, 400, "Control steps per loop measurement.");
@@ -119,10 +121,11 @@ struct Profile {
   size_t parameter_count = 0;
 };
 
-Profile MakeProfile(const std::string& name, const std::string& path) {
+Profile MakeProfile(const std::string& name, const std::string& path,
+                    const std::vector<std::string>& overrides = {}) {
   Profile p;
   p.name = name;
-  auto config = LoadExperimentConfig(path, {});
+  auto config = LoadExperimentConfig(path, overrides);
   CHECK(config.ok()) << config.status();
   p.config = *config;
   auto options = model::CoreOptionsFromConfig(p.config);
@@ -355,6 +358,49 @@ void StepsSection(env::SawyerEnv& environment, std::vector<Profile>& profiles) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Section "cem": a CEM run's actor loop (learner.policy_algorithm POLICY_CEM: every step
+// plans cem_trajectories sequences x cem_horizon steps x cem_iterations, batched, on the
+// actor's one thread) against the parametric policy's loop at the same sizes and the
+// environment alone, rounds interleaved.
+void CemSection(env::SawyerEnv& environment, std::vector<Profile>& profiles) {
+  const int steps = absl::GetFlag(FLAGS_steps);
+  const int rounds = absl::GetFlag(FLAGS_rounds);
+  std::vector<Profile> planners;
+  planners.push_back(MakeProfile("paper", "", {"learner.policy_algorithm=POLICY_CEM"}));
+  planners.push_back(MakeProfile("cpu_small", absl::GetFlag(FLAGS_small_config),
+                                 {"learner.policy_algorithm=POLICY_CEM"}));
+  const LearnerConfig& l = planners[0].config.learner();
+  std::printf("\n== cem: actor loop with the planner (%d sequences x horizon %d x %d iterations, "
+              "%d elites), %d steps x %d rounds (median) ==\n",
+              l.cem_trajectories(), l.cem_horizon(), l.cem_iterations(), l.cem_elites(), steps,
+              rounds);
+  std::vector<double> env_only;
+  std::map<std::string, std::vector<double>> policy_act, cem_act, cem_rate;
+  for (int r = 0; r < rounds; ++r) {
+    env_only.push_back(
+        RunLoop(environment, LoopKind::kEnvOnly, nullptr, nullptr, steps, 100 + r)
+            .steps_per_second);
+    for (size_t i = 0; i < profiles.size(); ++i) {
+      policy_act[profiles[i].name].push_back(
+          RunLoop(environment, LoopKind::kCached, &profiles[i], nullptr, steps, 200 + r)
+              .act_seconds_per_step);
+      const LoopResult planned =
+          RunLoop(environment, LoopKind::kCached, &planners[i], nullptr, steps, 300 + r);
+      cem_act[planners[i].name].push_back(planned.act_seconds_per_step);
+      cem_rate[planners[i].name].push_back(planned.steps_per_second);
+    }
+  }
+  const double anchor = Median(env_only);
+  std::printf("  anchor: env alone %.0f steps/s\n", anchor);
+  for (const Profile& p : planners) {
+    const double cem = Median(cem_act[p.name]), parametric = Median(policy_act[p.name]);
+    std::printf("  %-9s act %.2f ms with CEM vs %.2f ms with the policy (%.1f x); actor loop "
+                "%.1f steps/s = %.3f x env alone\n",
+                p.name.c_str(), 1e3 * cem, 1e3 * parametric, cem / parametric,
+                Median(cem_rate[p.name]), Median(cem_rate[p.name]) / anchor);
+  }
+}
+
 // Section "profile": the encoder's parts on 1 and H frames.
 
 template <typename F>
@@ -714,6 +760,7 @@ int Run() {
   if (has("steps")) StepsSection(**environment, profiles);
   if (has("profile")) ProfileSection(**environment, profiles);
   if (has("grpc")) GrpcSection(**environment, profiles);
+  if (has("cem")) CemSection(**environment, profiles);
   std::printf("\nload average at end: %s\n", LoadAverage().c_str());
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -330,10 +331,37 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
                               sequence_length, " exceed 'env.episode_steps' = ",
                               env.episode_steps()));
   }
-  if (learner.imagination_horizon() == 0 && learner.policy_algorithm() == POLICY_IVG) {
-    return error(
+  if (learner.imagination_horizon() == 0 && learner.policy_algorithm() != POLICY_SVG0) {
+    return error(absl::StrCat(
         "field 'learner.imagination_horizon' = 0 needs 'learner.policy_algorithm: POLICY_SVG0' "
-        "(IVG(0) has no path from the action to the objective without a Q critic)");
+        "(", PolicyAlgorithm_Name(learner.policy_algorithm()),
+        " has no path from the action to the objective without a Q critic)"));
+  }
+  // Switches that only one algorithm reads are refused elsewhere, not silently ignored.
+  if (learner.has_svg0_model_loss() && learner.policy_algorithm() != POLICY_SVG0) {
+    return error("field 'learner.svg0_model_loss' is read only with "
+                 "'learner.policy_algorithm: POLICY_SVG0'");
+  }
+  if (learner.has_pg_rollouts() && learner.policy_algorithm() != POLICY_PG) {
+    return error("field 'learner.pg_rollouts' is read only with "
+                 "'learner.policy_algorithm: POLICY_PG'");
+  }
+  if (learner.policy_algorithm() != POLICY_CEM) {
+    for (const auto& [field, set] :
+         {std::pair{"cem_horizon", learner.has_cem_horizon()},
+          std::pair{"cem_trajectories", learner.has_cem_trajectories()},
+          std::pair{"cem_iterations", learner.has_cem_iterations()},
+          std::pair{"cem_elites", learner.has_cem_elites()}}) {
+      if (set) {
+        return error(absl::StrCat("field 'learner.", field,
+                                  "' is read only with 'learner.policy_algorithm: POLICY_CEM'"));
+      }
+    }
+  }
+  if (learner.cem_elites() > learner.cem_trajectories()) {
+    return error(absl::StrCat("field 'learner.cem_elites' = ", learner.cem_elites(),
+                              " exceeds 'learner.cem_trajectories' = ",
+                              learner.cem_trajectories(), " (elites are chosen among them)"));
   }
   if (config.replay().item_stride() > sequence_length) {
     return error(absl::StrCat("field 'replay.item_stride' = ", config.replay().item_stride(),

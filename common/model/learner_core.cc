@@ -187,6 +187,9 @@ Result<std::unique_ptr<LearnerCore>> LearnerCore::Create(const CoreOptions& opti
         "imagination_horizon 0 needs policy_algorithm kSvg0 (IVG(0) has no path from the "
         "action to the objective without a Q critic)");
   }
+  if (l.policy_algorithm == PolicyAlgorithm::kPg && l.pg_rollouts < 1) {
+    return Result<std::unique_ptr<LearnerCore>>::Failure("pg_rollouts must be >= 1");
+  }
   o.model.with_q_critic = o.loss.policy_algorithm == PolicyAlgorithm::kSvg0;
   try {
     at::Device device(at::kCPU);
@@ -202,7 +205,8 @@ Result<std::unique_ptr<LearnerCore>> LearnerCore::Create(const CoreOptions& opti
 at::Tensor LearnerCore::DrawPolicyNoise(int64_t batch_size) {
   const int64_t n = std::max(1, options_.loss.imagination_horizon);
   at::Tensor noise = at::randn(
-      {n, batch_size * options_.loss.sequence_length(), options_.model.action_size},
+      {n, batch_size * options_.loss.sequence_length() * options_.loss.policy_rollouts_per_start(),
+       options_.model.action_size},
       noise_generator_,
       at::TensorOptions().dtype(options_.double_precision ? at::kDouble : at::kFloat));
   return noise.to(device_);
@@ -260,9 +264,12 @@ Result<LossValues> LearnerCore::ComputeGradients(const Batch& batch,
     auto model_grads = torch::autograd::grad({terms.total}, model_params, {},
                                              /*retain_graph=*/false, /*create_graph=*/false,
                                              /*allow_unused=*/true);
-    auto policy_grads = torch::autograd::grad({policy_loss}, policy_params, {},
-                                              /*retain_graph=*/false, /*create_graph=*/false,
-                                              /*allow_unused=*/true);
+    // A CEM run's policy loss is a constant: its (unused) policy gets zero gradients.
+    auto policy_grads = policy_loss.requires_grad()
+                            ? torch::autograd::grad({policy_loss}, policy_params, {},
+                                                    /*retain_graph=*/false,
+                                                    /*create_graph=*/false, /*allow_unused=*/true)
+                            : torch::autograd::variable_list(policy_params.size());
     for (size_t i = 0; i < model_params.size(); ++i) {
       model_params[i].mutable_grad() =
           model_grads[i].defined() ? model_grads[i] : at::zeros_like(model_params[i]);
@@ -535,11 +542,10 @@ Error LearnerCore::LoadTransfer(const std::string& path) {
 
 std::vector<std::pair<std::string, at::Tensor>> LearnerCore::ActorParameters() const {
   std::vector<std::pair<std::string, at::Tensor>> out;
-  for (const auto& item : model_->encoder->named_parameters()) {
-    out.emplace_back("encoder." + item.key(), item.value());
-  }
-  for (const auto& item : model_->policy->named_parameters()) {
-    out.emplace_back("policy." + item.key(), item.value());
+  for (const auto& item : model_->named_parameters()) {
+    if (IsActorParameter(item.key(), options_.loss.policy_algorithm)) {
+      out.emplace_back(item.key(), item.value());
+    }
   }
   return out;
 }

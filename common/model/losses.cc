@@ -1,11 +1,14 @@
 #include "common/model/losses.h"
 
 #include <cmath>
+#include <tuple>
 
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/utils.h>
+
+#include "common/model/cem.h"
 
 namespace ivg::model {
 
@@ -58,6 +61,61 @@ at::Tensor ImaginedValueObjective(const ImaginationModel& model, const at::Tenso
     }
   }
   return options.single_horizon ? total : total / static_cast<double>(n);
+}
+
+at::Tensor QCriticTargets(const at::Tensor& vtrace_targets, const at::Tensor& rewards,
+                          double gamma) {
+  torch::NoGradGuard no_grad;
+  const int64_t t_len = vtrace_targets.size(1);
+  return rewards.slice(1, 0, t_len - 1) + gamma * vtrace_targets.slice(1, 1, t_len);
+}
+
+at::Tensor LikelihoodRatioObjective(const ImaginationModel& model, const at::Tensor& x0,
+                                    const at::Tensor& noise, const ImaginationOptions& options) {
+  const int n = options.horizon;
+  // The rollouts themselves carry no gradient: the estimator differentiates only
+  // log pi(a_j | x_j) at the visited states and sampled actions.
+  std::vector<at::Tensor> states(n + 1), actions(n), rewards(n), values(n + 1);
+  {
+    torch::NoGradGuard no_grad;
+    states[0] = x0.detach();
+    for (int j = 0; j < n; ++j) {
+      auto [mean, log_std] = model.policy(states[j]);
+      actions[j] = mean + noise[j] * at::exp(log_std);
+      states[j + 1] = model.transition(states[j], actions[j]);
+      rewards[j] = model.reward(states[j + 1]);
+      if (options.kl_lambda != 0.0) {
+        rewards[j] = rewards[j] - options.kl_lambda * (GaussianLogProb(actions[j], mean, log_std) -
+                                                       StandardNormalLogProb(actions[j]));
+      }
+    }
+    for (int k = 0; k <= n; ++k) values[k] = model.value(states[k]);
+  }
+  // The objective is sum_k w_k V_k with w_k = 1/N (or only w_N = 1 with single_horizon) and
+  // V_k = sum_{i<k} gamma^i r_i + gamma^k V(x_k). a_j moves only the terms of the V_k with
+  // k > j from r_j on: to_go_j = sum_{k>j} w_k (sum_{i=j}^{k-1} gamma^i r_i + gamma^k V(x_k)).
+  // Its baseline, a function of x_j alone (so the estimator stays unbiased), is what those
+  // terms are worth in expectation if V is the policy's value: sum_{k>j} w_k gamma^j V(x_j).
+  auto weight = [&](int k) {
+    return options.single_horizon ? (k == n ? 1.0 : 0.0) : 1.0 / static_cast<double>(n);
+  };
+  at::Tensor surrogate = at::zeros_like(values[0]);
+  at::Tensor to_go = at::zeros_like(values[0]);  // to_go_j, built from j = N - 1 down.
+  double weight_after = 0.0;  // sum_{k>j} w_k
+  for (int j = n - 1; j >= 0; --j) {
+    const double discount_j = std::pow(options.gamma, j);
+    // to_go_j = to_go_{j+1} + (sum_{k>j} w_k) gamma^j r_j + w_{j+1} gamma^{j+1} V(x_{j+1}).
+    weight_after += weight(j + 1);
+    to_go = to_go + weight_after * discount_j * rewards[j] +
+            weight(j + 1) * discount_j * options.gamma * values[j + 1];
+    at::Tensor baseline = weight_after * discount_j * values[j];
+    auto [mean, log_std] = model.policy(states[j]);
+    surrogate = surrogate + GaussianLogProb(actions[j].detach(), mean, log_std) *
+                                (to_go - baseline).detach();
+  }
+  // Value: the imagined objective (to_go_0 is all of it); gradient: the likelihood-ratio
+  // estimate of its gradient.
+  return to_go.detach() + (surrogate - surrogate.detach());
 }
 
 namespace {
@@ -157,18 +215,28 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
   at::Tensor task_rewards = TaskReward(rewards, task_ids);  // [B, L]
   const double scale = ValueScale(o);
 
+  const bool svg0 = o.policy_algorithm == PolicyAlgorithm::kSvg0;
+  // Model-free SVG(0): no transition, decoder or reward head; the value and the Q critic
+  // train on the encoder's own latents and are the encoder's only training signal.
+  const bool model_free = svg0 && !o.svg0_model_loss;
+
   ModelLossTerms out;
   at::Tensor e = model.encoder->forward(images, proprio);  // [B, L, D]
   out.latents = e;
 
-  // Open-loop rollout from the end of burn-in with the replayed actions.
-  at::Tensor gs = OpenLoopRollout(*model.transition, e, model_actions, h);  // [B, K, D], h..l-1.
-
-  auto [image_logits, proprio_pred] = model.decoder->forward(gs);
-  out.reconstruction_image = BinaryCrossEntropyWithLogitsMean(image_logits, images.slice(1, h, l));
-  out.reconstruction_proprio = (proprio_pred - proprio.slice(1, h, l)).pow(2).mean();
-  out.consistency = (e.slice(1, h, l) - gs).pow(2).mean();
-  out.reward = (model.reward->forward(gs) - rewards.slice(1, h - 1, l - 1)).pow(2).mean();
+  at::Tensor gs;  // Open-loop rollout from the end of burn-in: [B, K, D], times h..l-1.
+  if (model_free) {
+    const at::Tensor zero = at::zeros({}, like.options());
+    out.reconstruction_image = out.reconstruction_proprio = out.consistency = out.reward = zero;
+  } else {
+    gs = OpenLoopRollout(*model.transition, e, model_actions, h);
+    auto [image_logits, proprio_pred] = model.decoder->forward(gs);
+    out.reconstruction_image =
+        BinaryCrossEntropyWithLogitsMean(image_logits, images.slice(1, h, l));
+    out.reconstruction_proprio = (proprio_pred - proprio.slice(1, h, l)).pow(2).mean();
+    out.consistency = (e.slice(1, h, l) - gs).pow(2).mean();
+    out.reward = (model.reward->forward(gs) - rewards.slice(1, h - 1, l - 1)).pow(2).mean();
+  }
 
   // V-trace targets from the target network psi, with detached policy log-densities.
   at::Tensor log_pi, rho_weights;
@@ -176,7 +244,13 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
     torch::NoGradGuard no_grad;
     at::Tensor u = model.TargetValue(model.target_encoder->forward(images, proprio),
                                      onehot_seq) / scale;
-    auto [mean, log_std] = model.policy->forward(e.detach(), onehot_seq);
+    // The target policy: the parametric policy, or for CEM the planner's distribution.
+    at::Tensor mean, log_std;
+    if (o.policy_algorithm == PolicyAlgorithm::kCem) {
+      std::tie(mean, log_std) = CemActionDistribution(model, e.detach(), task_ids, o);
+    } else {
+      std::tie(mean, log_std) = model.policy->forward(e.detach(), onehot_seq);
+    }
     log_pi = GaussianLogProb(actions, mean, log_std);
     at::Tensor r = task_rewards;
     if (o.kl_regularization) {
@@ -186,18 +260,18 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
     out.vtrace_targets = VTraceTargets(u, r, log_ratio, o.gamma, o.vtrace_rho_clip,
                                        o.vtrace_c_clip);
     rho_weights = at::clamp_max(at::exp(log_ratio), o.vtrace_rho_clip);
-    if (o.policy_algorithm == PolicyAlgorithm::kSvg0) {
-      // Q(e_t, a_t) regresses onto r_t + gamma v_{t+1}.
-      out.q = (r.slice(1, 0, l - 1) + o.gamma * out.vtrace_targets.slice(1, 1, l)) * scale;
-    }
+    if (svg0) out.q = QCriticTargets(out.vtrace_targets, r, o.gamma) * scale;
   }
-  at::Tensor value_error =
-      (model.Value(gs, onehot_seq.slice(1, h, l)) -
-       out.vtrace_targets.slice(1, h, l) * scale).pow(2);
-  if (o.value_loss_importance_weight) value_error = value_error * rho_weights.slice(1, h, l);
+  // The value trains on the predicted latents g_h..g_{L-1} (IVG) or, model-free, on the
+  // encoder's latents of every step.
+  const int64_t first = model_free ? 0 : h;
+  at::Tensor value_error = (model.Value(model_free ? e : gs, onehot_seq.slice(1, first, l)) -
+                            out.vtrace_targets.slice(1, first, l) * scale)
+                               .pow(2);
+  if (o.value_loss_importance_weight) value_error = value_error * rho_weights.slice(1, first, l);
   out.value = value_error.mean();
 
-  if (o.policy_algorithm == PolicyAlgorithm::kSvg0) {
+  if (svg0) {
     at::Tensor q_pred = model.Q(e.slice(1, 0, l - 1), model_actions.slice(1, 0, l - 1),
                                 onehot_seq.slice(1, 0, l - 1));
     out.q = (q_pred - out.q).pow(2).mean();
@@ -211,12 +285,36 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
   return out;
 }
 
+std::pair<at::Tensor, at::Tensor> CemActionDistribution(IvgModelImpl& model,
+                                                        const at::Tensor& latents,
+                                                        const at::Tensor& task_ids,
+                                                        const LossOptions& o) {
+  torch::NoGradGuard no_grad;
+  const int64_t b = latents.size(0), l = latents.size(1);
+  at::Tensor x0 = latents.reshape({b * l, latents.size(2)});
+  at::Tensor ids = task_ids.to(at::kLong).repeat_interleave(l);
+  PlanningModel planning =
+      LearnedPlanningModel(model.transition, model.reward, model.value, ids,
+                           model.options().num_tasks, o.cem.trajectories, ValueScale(o));
+  CemPlan plan = PlanWithCem(planning, x0, model.options().action_size, o.cem, o.gamma);
+  const int64_t a = model.options().action_size;
+  return {plan.mean.select(1, 0).reshape({b, l, a}),
+          plan.std.select(1, 0).log().reshape({b, l, a})};
+}
+
 at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
                              const at::Tensor& task_ids, const at::Tensor& noise,
                              const LossOptions& o) {
+  // CEM has no parametric policy to train: a constant, which gives the policy no gradient.
+  if (o.policy_algorithm == PolicyAlgorithm::kCem) {
+    return at::zeros({}, latents.options());
+  }
   const int64_t b = latents.size(0), l = latents.size(1);
+  // Every latent is a start state; PG imagines pg_rollouts from each (rows grouped per start).
+  const int64_t rollouts = o.policy_rollouts_per_start();
   at::Tensor x0 = latents.detach().reshape({b * l, latents.size(2)});
-  at::Tensor ids = task_ids.to(x0.device()).repeat_interleave(l);  // [B * L]
+  if (rollouts > 1) x0 = x0.repeat_interleave(rollouts, 0);
+  at::Tensor ids = task_ids.to(x0.device()).repeat_interleave(l * rollouts);  // [B * L * R]
   at::Tensor onehot = TaskOneHot(ids, model.options().num_tasks, x0);
   const double scale = ValueScale(o);
   const double lambda = o.kl_regularization ? o.kl_lambda : 0.0;
@@ -250,6 +348,9 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
   io.single_horizon = o.single_horizon;
   io.gamma = o.gamma;
   io.kl_lambda = lambda;
+  if (o.policy_algorithm == PolicyAlgorithm::kPg) {
+    return -LikelihoodRatioObjective(fns, x0, eps, io).mean();
+  }
   return -ImaginedValueObjective(fns, x0, eps, io).mean();
 }
 

@@ -53,6 +53,22 @@ struct ImaginationOptions {
 at::Tensor ImaginedValueObjective(const ImaginationModel& model, const at::Tensor& x0,
                                   const at::Tensor& noise, const ImaginationOptions& options);
 
+// The same objective as ImaginedValueObjective, on the same rollouts, with the likelihood-
+// ratio (score-function) estimate of its gradient instead of the pathwise one: the value
+// returned is the objective [S]; its gradient is
+//   sum_j grad log pi(a_j | x_j) (to_go_j - b(x_j)),
+// to_go_j = the objective's terms that a_j can change (rewards from j on, values after j),
+// b(x_j) = sum_{k>j} w_k gamma^j V(x_j) the learned value's estimate of them. No gradient
+// flows through the transition, reward or value: only through the policy's log-densities.
+// The paper's PG baseline (F.5) with many rollouts per start state (repeat the rows of x0).
+at::Tensor LikelihoodRatioObjective(const ImaginationModel& model, const at::Tensor& x0,
+                                    const at::Tensor& noise, const ImaginationOptions& options);
+
+// The SVG(0) critic's regression targets: Q(h_t, a_t) -> r_t + gamma v_{t+1} for t < T - 1,
+// from V-trace targets v [B, T] and the (KL-regularised) rewards r [B, T]. [B, T - 1].
+at::Tensor QCriticTargets(const at::Tensor& vtrace_targets, const at::Tensor& rewards,
+                          double gamma);
+
 // The model's open-loop rollout (eq. 3): from the encoded latent at the end of burn-in,
 // latents[:, H-1], the transition applied to the replayed actions a_{H-1} .. a_{L-2}.
 // latents [B, T >= H, D], actions [B, L, A] -> g [B, K, D] for times H .. L-1 (K = L - H).
@@ -92,12 +108,23 @@ struct ModelLossTerms {
 };
 
 // The model loss of eq. 3-6 / 16-17. The policy enters only through detached importance
-// ratios and KL rewards, so this loss gives the policy no gradient.
+// ratios and KL rewards, so this loss gives the policy no gradient. Model-free SVG(0)
+// (kSvg0 without svg0_model_loss) keeps only the value and Q terms, on the encoder's latents.
 ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
                                 const LossOptions& options);
 
-// The policy loss (-objective) from detached start latents [B, L, D]: IVG(N) for N >= 1 or
-// SVG(0) through the Q critic. noise: [max(N, 1), B * L, A].
+// For CEM runs: the planner's distribution of the first action at every latent [B, L, D] of
+// tasks task_ids [B] (mean and log std, [B, L, A] each), planned on the current networks
+// with options.cem. The value targets' target policy. No gradient.
+std::pair<at::Tensor, at::Tensor> CemActionDistribution(IvgModelImpl& model,
+                                                        const at::Tensor& latents,
+                                                        const at::Tensor& task_ids,
+                                                        const LossOptions& options);
+
+// The policy loss (-objective) from detached start latents [B, L, D]: IVG(N) for N >= 1,
+// SVG(0) through the Q critic, or PG (likelihood ratio, pg_rollouts per start state); a
+// constant without gradient for CEM (no parametric policy).
+// noise: [max(N, 1), B * L * policy_rollouts_per_start(), A].
 at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
                              const at::Tensor& task_ids, const at::Tensor& noise,
                              const LossOptions& options);

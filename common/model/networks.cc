@@ -234,6 +234,13 @@ IvgModelImpl::IvgModelImpl(const ModelOptions& o) : options_(o) {
   UpdateTarget();
 }
 
+bool IsActorParameter(const std::string& name, PolicyAlgorithm algorithm) {
+  auto starts_with = [&](const char* prefix) { return name.rfind(prefix, 0) == 0; };
+  if (starts_with("encoder.") || starts_with("policy.")) return true;
+  return algorithm == PolicyAlgorithm::kCem &&
+         (starts_with("transition.") || starts_with("reward.") || starts_with("value."));
+}
+
 torch::Tensor IvgModelImpl::Value(const torch::Tensor& h, const torch::Tensor& task_onehot) {
   return value->forward(torch::cat({h, task_onehot}, -1)).squeeze(-1);
 }

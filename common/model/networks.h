@@ -116,6 +116,12 @@ class PolicyImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Policy);
 
+// Whether the learner's parameter `name` (as IvgModel names it) is in the actor parameter
+// set the parameter server sends to actors, the evaluator and the policy service: the
+// encoder and the policy; with CEM, which plans on the model, also the transition and the
+// reward and value heads. The target copies are never in it.
+bool IsActorParameter(const std::string& name, PolicyAlgorithm algorithm);
+
 // log N(a; mean, exp(log_std)^2), summed over the last dimension.
 torch::Tensor GaussianLogProb(const torch::Tensor& a, const torch::Tensor& mean,
                               const torch::Tensor& log_std);

@@ -5,6 +5,7 @@
 #define IVG_COMMON_MODEL_OPTIONS_H_
 
 #include <cstdint>
+#include <string>
 
 namespace ivg::model {
 
@@ -33,7 +34,23 @@ struct ModelOptions {
   bool with_q_critic = false;
 };
 
-enum class PolicyAlgorithm { kIvg, kSvg0 };
+// kIvg: value gradients through imagined rollouts (IVG(N)). kSvg0: the policy trained through
+// a Q(h, a) critic (SVG(0); IVG(0) with svg0_model_loss). kPg: likelihood-ratio policy
+// gradients of the same imagined objective (the paper's PG baseline, F.5).
+// kCem: no parametric policy; actions come from the cross-entropy method on the learned
+// model (common/model/cem.h), for acting and as the value targets' target policy.
+enum class PolicyAlgorithm { kIvg, kSvg0, kPg, kCem };
+
+// The cross-entropy method's search (F.5: horizon 5, 100 sequences, 10 iterations).
+struct CemOptions {
+  int horizon = 5;
+  int trajectories = 100;
+  int iterations = 10;
+  int elites = 10;
+  // Floor of the refitted per-dimension std: the planner's Gaussian stays a usable behaviour
+  // density for V-trace (and keeps exploring) when the elites agree.
+  double min_std = 0.05;
+};
 
 struct LossOptions {
   int burn_in = 3;        // H
@@ -41,6 +58,14 @@ struct LossOptions {
   int imagination_horizon = 5;  // N
   bool single_horizon = false;
   PolicyAlgorithm policy_algorithm = PolicyAlgorithm::kIvg;
+  // SVG(0) only: also train the model loss (decoder, transition, reward head) as an auxiliary
+  // signal for the encoder, which makes it the paper's IVG(0). Off: model-free SVG(0), the
+  // encoder trained by the value and Q losses alone.
+  bool svg0_model_loss = false;
+  // PG only: imagined rollouts per start state for the likelihood-ratio estimate (F.5: 100).
+  int pg_rollouts = 100;
+  // CEM only: the planner's search.
+  CemOptions cem;
   // The transition and Q see actions clipped to [-1, 1] (what the environment executes).
   bool clip_model_actions = false;
   double gamma = 0.99;
@@ -56,7 +81,23 @@ struct LossOptions {
   bool scale_value_by_one_minus_gamma = true;
 
   int sequence_length() const { return burn_in + model_rollout; }
+  // Rows of policy noise per start state: one rollout each, pg_rollouts for PG.
+  int policy_rollouts_per_start() const {
+    return policy_algorithm == PolicyAlgorithm::kPg ? pg_rollouts : 1;
+  }
 };
+
+// What a run's policy algorithm is called in the paper: IVG(N), SVG(0), IVG(0) (SVG(0) with
+// the model loss) or PG(N). Metrics and progress lines label runs with it.
+inline std::string PolicyAlgorithmLabel(const LossOptions& o) {
+  switch (o.policy_algorithm) {
+    case PolicyAlgorithm::kSvg0: return o.svg0_model_loss ? "IVG(0)" : "SVG(0)";
+    case PolicyAlgorithm::kPg: return "PG(" + std::to_string(o.imagination_horizon) + ")";
+    case PolicyAlgorithm::kCem: return "CEM(" + std::to_string(o.cem.horizon) + ")";
+    case PolicyAlgorithm::kIvg: break;
+  }
+  return "IVG(" + std::to_string(o.imagination_horizon) + ")";
+}
 
 struct OptimizerOptions {
   double model_learning_rate = 5e-5;

@@ -33,8 +33,18 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
   o.loss.imagination_horizon = l.imagination_horizon();
   o.loss.single_horizon = l.single_horizon();
   o.loss.clip_model_actions = l.clip_model_actions();
-  o.loss.policy_algorithm =
-      l.policy_algorithm() == POLICY_SVG0 ? PolicyAlgorithm::kSvg0 : PolicyAlgorithm::kIvg;
+  switch (l.policy_algorithm()) {
+    case POLICY_SVG0: o.loss.policy_algorithm = PolicyAlgorithm::kSvg0; break;
+    case POLICY_PG: o.loss.policy_algorithm = PolicyAlgorithm::kPg; break;
+    case POLICY_CEM: o.loss.policy_algorithm = PolicyAlgorithm::kCem; break;
+    default: o.loss.policy_algorithm = PolicyAlgorithm::kIvg; break;
+  }
+  o.loss.svg0_model_loss = l.svg0_model_loss();
+  o.loss.pg_rollouts = l.pg_rollouts();
+  o.loss.cem.horizon = l.cem_horizon();
+  o.loss.cem.trajectories = l.cem_trajectories();
+  o.loss.cem.iterations = l.cem_iterations();
+  o.loss.cem.elites = l.cem_elites();
   o.loss.gamma = l.gamma();
   o.loss.alpha_reward = l.alpha_reward();
   o.loss.beta_value = l.beta_value();

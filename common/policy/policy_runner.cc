@@ -4,6 +4,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include <ATen/ATen.h>
@@ -14,6 +15,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/model/cem.h"
+#include "common/model/losses.h"
 #include "common/model/networks.h"
 #include "common/model/proprio_scaling.h"
 #include "common/model_config/model_config.h"
@@ -23,14 +26,24 @@
 namespace ivg::policy {
 namespace {
 
-// Registers the two networks under the same names the learner's model uses, so the
-// published names ("encoder.conv0.weight", "policy.fc3.bias") map one to one.
+// Registers the networks under the same names the learner's model uses, so the published
+// names ("encoder.conv0.weight", "policy.fc3.bias") map one to one: the encoder and the
+// policy, and for CEM (which plans on the model) the transition, reward and value heads.
 struct ActorNetworksImpl : torch::nn::Module {
-  explicit ActorNetworksImpl(const model::ModelOptions& options)
+  ActorNetworksImpl(const model::ModelOptions& options, bool planning)
       : encoder(register_module("encoder", model::Encoder(options))),
-        policy(register_module("policy", model::Policy(options))) {}
+        policy(register_module("policy", model::Policy(options))) {
+    if (!planning) return;
+    transition = register_module("transition", model::Transition(options));
+    value = register_module(
+        "value", model::NormedMlp(options.latent_size + options.num_tasks, options.head_hidden, 1));
+    reward = register_module(
+        "reward", model::NormedMlp(options.latent_size, options.head_hidden, options.num_tasks));
+  }
   model::Encoder encoder;
   model::Policy policy;
+  model::Transition transition{nullptr};
+  model::NormedMlp value{nullptr}, reward{nullptr};
 };
 TORCH_MODULE(ActorNetworks);
 
@@ -38,6 +51,11 @@ TORCH_MODULE(ActorNetworks);
 
 struct PolicyRunner::Impl {
   model::ModelOptions model;
+  // Set for CEM runs: actions come from the planner, not from the policy head.
+  bool planning = false;
+  model::CemOptions cem;
+  double gamma = 0.99;
+  double value_scale = 1.0;
   model::ProprioBounds proprio_bounds;
   int history = 3;
   mutable absl::Mutex mutex;
@@ -62,12 +80,16 @@ absl::StatusOr<std::unique_ptr<PolicyRunner>> PolicyRunner::Create(const Experim
   IVG_ASSIGN_OR_RETURN(model::CoreOptions core, model::CoreOptionsFromConfig(config));
   auto impl = std::make_unique<Impl>();
   impl->model = core.model;
+  impl->planning = core.loss.policy_algorithm == model::PolicyAlgorithm::kCem;
+  impl->cem = core.loss.cem;
+  impl->gamma = core.loss.gamma;
+  impl->value_scale = model::ValueScale(core.loss);
   impl->proprio_bounds = model::ProprioBoundsFromConfig(config);
   impl->history = config.learner().burn_in();
   if (threads > 0) torch::set_num_threads(threads);
   try {
     absl::MutexLock lock(&impl->mutex);
-    impl->networks = ActorNetworks(impl->model);
+    impl->networks = ActorNetworks(impl->model, impl->planning);
     impl->networks->eval();
   } catch (const std::exception& error) {
     return absl::InvalidArgumentError(absl::StrCat("building the actor networks: ", error.what()));
@@ -167,10 +189,22 @@ absl::StatusOr<PolicyOutput> PolicyRunner::Impl::ActOnFeatures(const at::Tensor&
   const at::Tensor h = latents.select(1, latents.size(1) - 1);
   const at::Tensor task =
       at::one_hot(at::full({1}, task_id, at::kLong), model.num_tasks).to(h.scalar_type());
-  auto [mean, log_std] = modules->policy->forward(h, task);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  at::Tensor mean, log_std;
+  if (planning) {
+    // The planner's first action and its spread: the behaviour density V-trace reads.
+    model::CemPlan plan = model::PlanWithCem(
+        model::LearnedPlanningModel(modules->transition, modules->reward, modules->value,
+                                    at::full({1}, task_id, at::kLong), model.num_tasks,
+                                    cem.trajectories, value_scale),
+        h, model.action_size, cem, gamma, generator);
+    mean = plan.mean.select(1, 0);
+    log_std = plan.std.select(1, 0).log();
+  } else {
+    std::tie(mean, log_std) = modules->policy->forward(h, task);
+  }
   at::Tensor action = mean;
   if (!deterministic) {
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     const at::Tensor noise = at::normal(0.0, 1.0, mean.sizes(), generator);
     action = mean + noise * log_std.exp();
   }

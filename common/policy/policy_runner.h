@@ -1,7 +1,9 @@
 // The actor's policy: encoder + Gaussian policy, loaded from the parameter server's actor
 // parameter set, acting on an observation history the way ALGORITHM.md prescribes: encode
 // the last H frames from a fresh LSTM state, sample a = mu(h) + eps * sigma(h), and report
-// log mu(a | h) for V-trace.
+// log mu(a | h) for V-trace. In a CEM run (learner.policy_algorithm POLICY_CEM) mu and sigma
+// are the cross-entropy planner's first action and spread on the learned model (transition,
+// reward and value heads, which the actor parameter set then carries).
 //
 // Shared by the actor process and the live policy service. The header is free of LibTorch
 // (pimpl) so gRPC code that includes it does not compile LibTorch.
@@ -44,9 +46,9 @@ class PolicyRunner {
                                                               int threads);
   ~PolicyRunner();
 
-  // Copies the encoder.* and policy.* tensors of `actor_params` into the networks. Every
-  // network parameter must be present with the right shape and dtype, else nothing changes
-  // and the error names the tensor. Thread-safe against concurrent Act calls.
+  // Copies the encoder.* and policy.* tensors (and for CEM transition.*, reward.*, value.*)
+  // of `actor_params` into the networks. Every network parameter must be present with the
+  // right shape and dtype, else nothing changes and the error names the tensor. Thread-safe against concurrent Act calls.
   absl::Status Load(const NamedTensors& actor_params, int64_t version);
 
   // -1 until the first successful Load.

@@ -190,7 +190,10 @@ int Run(const std::vector<std::string>& flag_overrides) {
             << plan->config.learner().num_learners() << " learners ("
             << plan->config.learner().torch_threads() << " threads each), "
             << plan->config.actor().num_actors() << " actors"
-            << (plan->config.eval().enabled() ? ", the evaluator" : "") << "\n  replay ratio "
+            << (plan->config.eval().enabled() ? ", the evaluator" : "") << "\n  policy "
+            << PolicyAlgorithm_Name(plan->config.learner().policy_algorithm())
+            << ", imagination horizon " << plan->config.learner().imagination_horizon()
+            << "\n  replay ratio "
             << (plan->config.replay().replay_ratio() > 0
                     ? absl::StrCat(plan->config.replay().replay_ratio(),
                                    " sampled steps per inserted step (actors wait beyond it)")

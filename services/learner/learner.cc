@@ -137,8 +137,15 @@ Learner::Learner(LearnerOptions options, std::unique_ptr<SequenceSource> source,
       collective_(std::move(collective)),
       publisher_(publisher),
       core_(std::move(core)) {
-  metrics_ = std::make_unique<LearnerMetrics>(
-      options_.registry ? *options_.registry : metrics::DefaultRegistry());
+  metrics::MetricRegistry& registry =
+      options_.registry ? *options_.registry : metrics::DefaultRegistry();
+  metrics_ = std::make_unique<LearnerMetrics>(registry);
+  // An info series (value 1): dashboards label a run with what it trains.
+  registry
+      .AddGauge("ivg_learner_algorithm", "The policy algorithm this learner trains (value 1).",
+                {"algorithm"})
+      .WithLabels({model::PolicyAlgorithmLabel(core_->options().loss)})
+      ->Set(1);
   rank_ = collective_ ? collective_->rank() : 0;
 }
 

@@ -26,7 +26,7 @@ absl::StatusOr<PublishRequest> MakePublishRequest(const model::LearnerCore& core
     }
     if (include_model) {
       for (auto& [name, tensor] : core.AllParameters()) {
-        if (absl::StartsWith(name, "encoder.") || absl::StartsWith(name, "policy.") ||
+        if (model::IsActorParameter(name, core.options().loss.policy_algorithm) ||
             absl::StartsWith(name, "target_")) {
           continue;
         }

@@ -21,8 +21,7 @@ absl::StatusOr<ParameterSchema> ParameterSchemaFromConfig(const ExperimentConfig
       // The target copies are the learner's own; they are never published.
       if (absl::StartsWith(name, "target_")) continue;
       TensorSpec spec{DTYPE_FLOAT32, item.value().sizes().vec()};
-      const bool actor_tensor =
-          absl::StartsWith(name, "encoder.") || absl::StartsWith(name, "policy.");
+      const bool actor_tensor = model::IsActorParameter(name, core.loss.policy_algorithm);
       (actor_tensor ? actor : model).emplace(name, std::move(spec));
     }
   } catch (const std::exception& error) {

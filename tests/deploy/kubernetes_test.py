@@ -402,6 +402,35 @@ class SweepGenerator(unittest.TestCase):
         for point in points:
             self.assertEqual("learner.policy_algorithm=POLICY_SVG0" in point["overrides"],
                              point in zero, point["run"])
+            # The paper's IVG(0) keeps the model loss; plain POLICY_SVG0 is model-free.
+            self.assertEqual("learner.svg0_model_loss=true" in point["overrides"],
+                             point in zero, point["run"])
+
+    def test_variants_run_on_their_own_configs(self):
+        out = self.generate(os.path.join(GRIDS, "baselines.json"))
+        with open(os.path.join(out, "points.json")) as f:
+            points = json.load(f)
+        by_variant = {}
+        for point in points:
+            by_variant.setdefault(point["run"].split("-")[1], []).append(point)
+        self.assertEqual(sorted(by_variant),
+                         ["cem", "ivg0", "ivg1", "ivg20", "ivg5", "pg", "svg0"])
+        for variant, runs in by_variant.items():
+            self.assertEqual(len(runs), 3, variant)  # three seeds each
+            for point in runs:
+                expected = variant if variant in ("ivg0", "svg0", "pg", "cem") else "lift_r"
+                self.assertEqual(point["config"], expected, point["run"])
+                self.assertIn("--config=/etc/ivg/configs/%s.textproto" % expected, point["args"])
+        self.assertIn("learner.imagination_horizon=20", by_variant["ivg20"][0]["overrides"])
+
+    def test_a_variant_on_a_missing_config_is_an_error(self):
+        grid = os.path.join(self.out, "missing.json")
+        with open(grid, "w") as f:
+            json.dump({"name": "missing", "variants": {"mpo": {"config": "mpo"}}}, f)
+        result = lib.run(["/usr/bin/python3", GENERATOR, grid, "--out",
+                          os.path.join(self.out, "generated")], check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("no config 'mpo' in configs/", result.stderr)
 
     def test_a_grid_that_contradicts_the_config_rules_is_an_error(self):
         grid = os.path.join(self.out, "bad.json")

@@ -17,11 +17,13 @@ import math
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
+import local_cluster  # noqa: E402
 
 ARGS = None
 
@@ -44,55 +46,6 @@ def code_of(call):
         return OK
     except grpc.RpcError as error:  # noqa: F821
         return error.code().name
-
-
-class Cluster:
-    """ivg_cluster in a temporary run directory, read through its config and progress lines."""
-
-    def __init__(self, launcher, work):
-        self.run_dir = os.path.join(work, "run")
-        self.log_path = os.path.join(work, "cluster.log")
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            [launcher, "--config=configs/smoke.textproto", "--run_dir=" + self.run_dir,
-             "--progress_seconds=2"], stdout=self.log, stderr=subprocess.STDOUT)
-
-    def progress(self):
-        with open(self.log_path) as f:
-            return [line for line in f if line.startswith("[")]
-
-    def learner_step(self):
-        lines = self.progress()
-        if not lines:
-            return -1
-        part = lines[-1].split("learner step ")[1]
-        return int(part.split()[0])
-
-    def wait_until_learning(self, timeout=180):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError("ivg_cluster exited: " + open(self.log_path).read()[-3000:])
-            if self.learner_step() >= 2:
-                return
-            time.sleep(1)
-        raise AssertionError("the cluster did not start learning: " + open(self.log_path).read()[-3000:])
-
-    def config(self):
-        config = config_pb2.ExperimentConfig()  # noqa: F821
-        with open(os.path.join(self.run_dir, "config.textproto")) as f:
-            text_format.Parse(f.read(), config)  # noqa: F821
-        return config
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-        with open(self.log_path) as f:
-            return f.read()
 
 
 def valid_episode(config, episode_id):
@@ -119,8 +72,8 @@ class HostileInputTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="ivg_hostile_")
-        cls.cluster = Cluster(ARGS.launcher, cls.work)
-        cls.cluster.wait_until_learning()
+        cls.cluster = local_cluster.Cluster(ARGS.launcher, cls.work, "configs/smoke.textproto")
+        cls.cluster.wait_until_learner_step(2)
         cls.config = cls.cluster.config()
         limit = 512 << 20
         options = [("grpc.max_send_message_length", limit),

@@ -153,6 +153,17 @@ TEST(ConfigLoader, CrossFieldRulesAreChecked) {
                   "", {"learner.imagination_horizon=0", "learner.policy_algorithm=POLICY_SVG0"})
                   .ok());
 
+  // A switch that only another algorithm reads is refused, not ignored.
+  auto stray_rollouts = LoadExperimentConfig("", {"learner.pg_rollouts=10"});
+  ASSERT_FALSE(stray_rollouts.ok());
+  EXPECT_THAT(stray_rollouts.status().message(), HasSubstr("learner.pg_rollouts"));
+  EXPECT_TRUE(LoadExperimentConfig(
+                  "", {"learner.policy_algorithm=POLICY_PG", "learner.pg_rollouts=10"})
+                  .ok());
+  auto stray_model_loss = LoadExperimentConfig("", {"learner.svg0_model_loss=true"});
+  ASSERT_FALSE(stray_model_loss.ok());
+  EXPECT_THAT(stray_model_loss.status().message(), HasSubstr("learner.svg0_model_loss"));
+
   auto too_long = LoadExperimentConfig("", {"env.episode_steps=6"});
   ASSERT_FALSE(too_long.ok());
   EXPECT_THAT(too_long.status().message(), HasSubstr("env.episode_steps"));

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -327,6 +328,98 @@ TEST(LearnerCore, Svg0TrainsTheQCriticWhenHorizonIsZero) {
   EXPECT_TRUE(stats.value().applied);
   EXPECT_GT(stats.value().losses.q, 0.0);
   EXPECT_GT(stats.value().policy_grad_norm, 0.0);
+}
+
+// Whether any of `params` receives a non-zero gradient from `loss`.
+bool AnyGradient(const at::Tensor& loss, const std::vector<at::Tensor>& params) {
+  auto grads = torch::autograd::grad({loss}, params, {}, /*retain_graph=*/true,
+                                     /*create_graph=*/false, /*allow_unused=*/true);
+  for (const at::Tensor& g : grads) {
+    if (g.defined() && g.abs().sum().item<double>() > 0) return true;
+  }
+  return false;
+}
+
+TEST(ModelLoss, ModelFreeSvg0TrainsTheEncoderThroughValueAndQAlone) {
+  CoreOptions o = testing::TinyOptions();
+  o.loss.imagination_horizon = 0;
+  o.loss.policy_algorithm = PolicyAlgorithm::kSvg0;
+  // Zero output layers pass no gradient back until their first update; start them random so
+  // that the encoder's gradient from the heads shows at once.
+  o.model.zero_init_heads = false;
+  auto core = MakeCore(o);
+  IvgModelImpl& model = *core->model();
+  Batch batch = testing::MakeBatch(o, 2, 9);
+  ModelLossTerms terms = ComputeModelLoss(model, batch, o.loss);
+  EXPECT_EQ(terms.reconstruction_image.item<double>(), 0.0);
+  EXPECT_EQ(terms.consistency.item<double>(), 0.0);
+  EXPECT_EQ(terms.reward.item<double>(), 0.0);
+  EXPECT_GT(terms.q.item<double>(), 0.0);
+  EXPECT_FALSE(AnyGradient(terms.total, model.decoder->parameters()));
+  EXPECT_FALSE(AnyGradient(terms.total, model.transition->parameters()));
+  EXPECT_FALSE(AnyGradient(terms.total, model.reward->parameters()));
+  EXPECT_TRUE(AnyGradient(terms.total, model.encoder->parameters()));
+  // The value regresses on the encoder's latents of every step, not on predicted ones.
+  at::Tensor onehot = TaskOneHot(batch.task_ids, o.model.num_tasks, terms.latents)
+                          .unsqueeze(1)
+                          .expand({2, o.loss.sequence_length(), o.model.num_tasks});
+  at::Tensor expected =
+      (model.Value(terms.latents, onehot) - terms.vtrace_targets * ValueScale(o.loss))
+          .pow(2)
+          .mean();
+  EXPECT_NEAR(terms.value.item<double>(), expected.item<double>(), 1e-7);
+
+  // With the model loss as an auxiliary signal (the paper's IVG(0)) the model trains too.
+  o.loss.svg0_model_loss = true;
+  ModelLossTerms with_model = ComputeModelLoss(model, batch, o.loss);
+  EXPECT_GT(with_model.reconstruction_image.item<double>(), 0.0);
+  EXPECT_TRUE(AnyGradient(with_model.total, model.decoder->parameters()));
+  EXPECT_TRUE(AnyGradient(with_model.total, model.transition->parameters()));
+}
+
+TEST(LearnerCore, PgDrawsNoisePerRolloutAndTrainsThePolicy) {
+  CoreOptions o = testing::TinyOptions();
+  o.loss.policy_algorithm = PolicyAlgorithm::kPg;
+  o.loss.pg_rollouts = 7;
+  auto core = MakeCore(o);
+  at::Tensor noise = core->DrawPolicyNoise(2);
+  EXPECT_EQ(noise.sizes(), (std::vector<int64_t>{3, 2 * o.loss.sequence_length() * 7, 2}));
+  Batch batch = testing::MakeBatch(o, 2, 9);
+  auto stats = core->Step(batch);
+  ASSERT_TRUE(stats.ok()) << stats.error();
+  EXPECT_TRUE(stats.value().applied);
+  EXPECT_GT(stats.value().policy_grad_norm, 0.0);
+  // Noise drawn for one rollout per start state does not fit a PG batch.
+  batch.policy_noise = at::randn({3, 2 * o.loss.sequence_length(), 2});
+  auto refused = core->Step(batch);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error(), HasSubstr("policy_noise"));
+}
+
+TEST(LearnerCore, CemTrainsTheModelAndPublishesWhatThePlannerNeeds) {
+  CoreOptions o = testing::TinyOptions();
+  o.loss.policy_algorithm = PolicyAlgorithm::kCem;
+  o.loss.cem.trajectories = 16;
+  o.loss.cem.iterations = 2;
+  o.loss.cem.elites = 4;
+  auto core = MakeCore(o);
+  auto stats = core->Step(testing::MakeBatch(o, 2, 9));
+  ASSERT_TRUE(stats.ok()) << stats.error();
+  EXPECT_TRUE(stats.value().applied);
+  EXPECT_GT(stats.value().model_grad_norm, 0.0);
+  EXPECT_EQ(stats.value().policy_grad_norm, 0.0);  // no parametric policy to train
+  std::set<std::string> prefixes;
+  for (const auto& [name, unused] : core->ActorParameters()) {
+    prefixes.insert(name.substr(0, name.find('.')));
+  }
+  EXPECT_EQ(prefixes, (std::set<std::string>{"encoder", "policy", "transition", "reward", "value"}));
+  // An IVG run's actors get the encoder and the policy only.
+  auto ivg = MakeCore(testing::TinyOptions());
+  prefixes.clear();
+  for (const auto& [name, unused] : ivg->ActorParameters()) {
+    prefixes.insert(name.substr(0, name.find('.')));
+  }
+  EXPECT_EQ(prefixes, (std::set<std::string>{"encoder", "policy"}));
 }
 
 TEST(Networks, DecoderProducesSixChannelImagesAndUpsamplingSumsChannelGroups) {

@@ -1,10 +1,14 @@
 #include "common/policy/policy_runner.h"
 
+#include <cmath>
+#include <utility>
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include "common/config/config_loader.h"
+#include "common/model/cem.h"
 #include "common/model/learner_core.h"
 #include "common/model/losses.h"
 #include "common/model/proprio_scaling.h"
@@ -151,6 +155,64 @@ TEST_F(PolicyRunnerTest, IncompleteParameterSetsAreRefusedAndChangeNothing) {
   EXPECT_EQ(runner_->version(), 3);
   auto after = runner_->Act({Frame(0)}, 0, true, 1);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(before->mean[i], after->mean[i]);
+}
+
+// A CEM run's runner acts with the planner's first action on the learned networks, and
+// refuses a parameter set without the model the planner needs.
+TEST(PolicyRunnerCem, ActsWithThePlannersFirstActionOnTheLearnersNetworks) {
+  auto config = LoadExperimentConfig(std::string(IVG_SOURCE_DIR) + "/configs/smoke.textproto",
+                                     {"learner.policy_algorithm=POLICY_CEM",
+                                      "learner.cem_trajectories=20", "learner.cem_iterations=3",
+                                      "learner.cem_elites=4"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto options = model::CoreOptionsFromConfig(*config);
+  ASSERT_TRUE(options.ok());
+  auto core = model::LearnerCore::Create(*options);
+  ASSERT_TRUE(core.ok()) << core.error();
+  auto runner = PolicyRunner::Create(*config, /*threads=*/1);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+
+  // The encoder and policy alone (an IVG run's set) are not enough to plan.
+  std::vector<std::pair<std::string, at::Tensor>> parametric;
+  for (auto& [name, tensor] : core.value()->ActorParameters()) {
+    if (name.rfind("encoder.", 0) == 0 || name.rfind("policy.", 0) == 0) {
+      parametric.emplace_back(name, tensor);
+    }
+  }
+  NamedTensors partial, full;
+  ASSERT_TRUE(NamedTensorsToProto(parametric, &partial).ok());
+  const absl::Status refused = (*runner)->Load(partial, 1);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("lacks tensor"));
+  ASSERT_TRUE(NamedTensorsToProto(core.value()->ActorParameters(), &full).ok());
+  ASSERT_TRUE((*runner)->Load(full, 2).ok());
+
+  const int size = config->env().image_size();
+  std::vector<uint8_t> image(6 * size * size, 90);
+  std::vector<float> proprio(17, 0.1f);
+  const FrameView frame{image, proprio};
+  auto output = (*runner)->Act({frame}, 0, /*deterministic=*/true, /*seed=*/5);
+  ASSERT_TRUE(output.ok()) << output.status();
+
+  // The same plan from the learner's networks on the learner's latent for this frame.
+  at::NoGradGuard no_grad;
+  model::IvgModelImpl& m = *core.value()->model();
+  const at::Tensor pixels =
+      at::full({1, 1, 6, size, size}, 90, at::kFloat) / 255.0;
+  const at::Tensor scaled = model::ScaleProprio(at::full({1, 1, 17}, 0.1f),
+                                                model::ProprioBoundsFromConfig(*config));
+  const at::Tensor h = m.encoder->forward(pixels, scaled).select(1, 0);
+  model::CemPlan plan = model::PlanWithCem(
+      model::LearnedPlanningModel(m.transition, m.reward, m.value, at::zeros({1}, at::kLong),
+                                  options->model.num_tasks, options->loss.cem.trajectories,
+                                  model::ValueScale(options->loss)),
+      h, options->model.action_size, options->loss.cem, options->loss.gamma,
+      at::make_generator<at::CPUGeneratorImpl>(5));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_NEAR(output->mean[i], plan.mean[0][0][i].item<float>(), 1e-4) << "dimension " << i;
+    EXPECT_NEAR(output->log_std[i], std::log(plan.std[0][0][i].item<float>()), 1e-4);
+    EXPECT_LE(std::abs(output->action[i]), 1.0f);
+  }
 }
 
 }  // namespace
