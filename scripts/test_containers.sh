@@ -6,7 +6,11 @@
 #   3. the live policy service answers Act (ivg_policy_client) with a published version;
 #   4. `--scale actor=4` gives the replicas distinct actor ids 0..3 (ivg-entrypoint.sh);
 #   5. `docker-compose restart` of a replay shard keeps its items (its named Redis volume);
-#   6. `docker-compose down` leaves no container behind.
+#   6. `docker-compose down` leaves no container behind;
+#   7. the secrets come from a generated env file: the services that need them hold them in
+#      their environment, none has them on its command line, the actors have none.
+# The secrets file is made for the run (deploy/docker/generate-secrets.sh, a temporary path
+# passed as IVG_SECRETS_ENV), so the run never reads or replaces deploy/docker/secrets.env.
 # and prints "N passed, M failed" (exit 1 if any failed).
 #
 #   scripts/test_containers.sh                 binaries from the host build (IVG_BUILD_DIR, default
@@ -37,6 +41,9 @@ for arg in "$@"; do
 done
 
 project="${IVG_COMPOSE_PROJECT:-ivgtest}"
+secrets_dir="$(mktemp -d /tmp/ivg-secrets.XXXXXX)"
+export IVG_SECRETS_ENV="$secrets_dir/secrets.env"
+deploy/docker/generate-secrets.sh "$IVG_SECRETS_ENV" >/dev/null
 compose=(docker-compose -p "$project" -f deploy/docker/docker-compose.yml
          -f deploy/docker/docker-compose.test.yml)
 passed=0
@@ -52,6 +59,7 @@ finish() {
     "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
     ivg_docker_stop_daemon
   fi
+  rm -rf "$secrets_dir"
   ivg_log "$passed passed, $failed failed ($((SECONDS - started)) s)"
   for f in "${failures[@]}"; do ivg_log "  failed: $f"; done
 }
@@ -206,6 +214,31 @@ if wait_for 120 act_answers_with_a_published_version; then
   pass "Act answers with a published version"
 else
   fail "Act answers with a published version"
+fi
+# The token and password are the generated ones, in the environment of the services that use
+# them only, and on no command line.
+secrets_where_they_belong() {
+  local token service id environ cmdline
+  token="$(sed -n 's/^IVG_PUBLISH_TOKEN=//p' "$IVG_SECRETS_ENV")"
+  for service in replay-0 param-server learner-0 actor; do
+    id="$(container_of "$service")"
+    environ="$(docker exec "$id" cat /proc/1/environ | tr '\0' '\n')"
+    cmdline="$(docker exec "$id" cat /proc/1/cmdline | tr '\0' ' ')"
+    if [[ "$cmdline" == *"$token"* ]]; then echo "$service: the token is on its command line"; return 1; fi
+    case "$service" in
+      actor) if grep -qE '^IVG_(PUBLISH_TOKEN|REDIS_PASSWORD)=' <<<"$environ"; then
+               echo "actor: holds a secret"; return 1; fi ;;
+      param-server|learner-0)
+        grep -qx "IVG_PUBLISH_TOKEN=$token" <<<"$environ" || { echo "$service: no token"; return 1; } ;;
+      replay-0)
+        grep -q '^IVG_REDIS_PASSWORD=' <<<"$environ" || { echo "$service: no password"; return 1; } ;;
+    esac
+  done
+}
+if out="$(secrets_where_they_belong)"; then
+  pass "secrets from the generated env file, on no command line"
+else
+  fail "secrets from the generated env file, on no command line" "$out"
 fi
 ids="$(actor_ids)"
 if [[ "$ids" == "0 1 2 3 " ]]; then pass "--scale actor=4 gives actor ids $ids"; else

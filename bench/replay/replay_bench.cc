@@ -7,8 +7,10 @@
 //           stored step (Redis used_memory / steps).
 //
 //   build-replay/bench/replay/replay_bench [--frames=env|synthetic] [--episodes=40]
+//   build/bench/replay/replay_bench --durability   # appendfsync always / no against everysec
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -44,6 +46,11 @@ ABSL_FLAG(double, sample_seconds, 5, "Duration of each sample phase.");
 ABSL_FLAG(int, redis_requests, 20000, "Requests per redis-benchmark test.");
 ABSL_FLAG(int, compression_level, 3, "zstd level of stored chunks.");
 ABSL_FLAG(int, chunk_length, 0, "Steps per chunk (0 = L).");
+ABSL_FLAG(bool, durability, false,
+          "Instead of the throughput run: InsertEpisode steps/s with replay.appendfsync ALWAYS "
+          "against the default EVERYSEC (and NO), each on a fresh redis-server, rounds "
+          "alternating.");
+ABSL_FLAG(int, durability_rounds, 3, "Rounds of the --durability comparison.");
 
 namespace ivg::replay {
 namespace {
@@ -117,6 +124,101 @@ std::vector<Episode> MakeSourceEpisodes(const std::string& frames, int n, std::s
   return out;
 }
 
+// The replay service in this process on `redis`, served on loopback, and a client of it.
+struct ReplayStack {
+  explicit ReplayStack(const RedisProcess& redis) {
+    pool = *RedisConnectionPool::Create(redis.connection_options(), 4);
+    ReplayServiceOptions so;
+    so.table.sequence_length = kL;
+    so.table.max_size = 10'000'000;
+    so.table.chunk_length = absl::GetFlag(FLAGS_chunk_length);
+    so.table.compression_level = absl::GetFlag(FLAGS_compression_level);
+    so.table.rate_limiter.min_size_to_sample = 1;
+    so.table.episode_spec.num_rewards = 1;
+    service = *ReplayServiceImpl::Create(so, pool.get(), &registry);
+    GrpcServerOptions gso;
+    gso.max_message_bytes = 256 << 20;
+    host = *GrpcServerHost::Create(gso, {service.get()});
+    ShardedReplayClientOptions co;
+    co.addresses = {host->address()};
+    co.registry = &registry;
+    co.rpc_deadline = absl::Seconds(60);
+    client = *ShardedReplayClient::Create(co);
+  }
+  metrics::MetricRegistry registry;
+  std::unique_ptr<RedisConnectionPool> pool;
+  std::unique_ptr<ReplayServiceImpl> service;
+  std::unique_ptr<GrpcServerHost> host;
+  std::unique_ptr<ShardedReplayClient> client;
+};
+
+// Inserts `episodes` episodes (copies of `sources` with new ids) from --insert_threads
+// clients; returns acknowledged steps per second. Failed inserts are counted, not retried.
+double InsertSteps(ShardedReplayClient& client, const std::vector<Episode>& sources,
+                   int episodes, std::atomic<int>* failures) {
+  std::atomic<int> next{0};
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < absl::GetFlag(FLAGS_insert_threads); ++t) {
+    threads.emplace_back([&] {
+      for (int e = next++; e < episodes; e = next++) {
+        Episode episode = sources[e % sources.size()];
+        episode.set_episode_id(e);
+        episode.set_actor_id(e);
+        if (!client.InsertEpisode(episode).ok()) ++*failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return episodes * kSteps / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+// --durability: what an acknowledgement that is on the disk costs. Each measurement starts a
+// fresh redis-server (its own AOF) with one appendfsync setting; rounds alternate the
+// settings so that load changes hit all of them.
+int RunDurability(const std::vector<Episode>& sources, const std::string& dir) {
+  const std::vector<std::pair<AppendFsync, const char*>> modes = {
+      {APPENDFSYNC_EVERYSEC, "everysec"}, {APPENDFSYNC_ALWAYS, "always"}, {APPENDFSYNC_NO, "no"}};
+  std::map<std::string, std::vector<double>> rates;
+  std::atomic<int> failures{0};
+  const int episodes = absl::GetFlag(FLAGS_episodes);
+  for (int round = 0; round < absl::GetFlag(FLAGS_durability_rounds); ++round) {
+    for (const auto& [mode, name] : modes) {
+      RedisProcessOptions ro;
+      ro.data_dir = absl::StrCat(dir, "/redis-", name, "-", round);
+      ro.appendfsync = mode;
+      auto redis = RedisProcess::Start(ro);
+      if (!redis.ok()) {
+        std::fprintf(stderr, "%s\n", redis.status().ToString().c_str());
+        return 1;
+      }
+      double rate = 0;
+      {
+        ReplayStack stack(**redis);
+        rate = InsertSteps(*stack.client, sources, episodes, &failures);
+        stack.host->Stop(absl::Seconds(1));
+      }
+      rates[name].push_back(rate);
+      std::printf("  round %d appendfsync %-8s %8.0f steps/s\n", round, name, rate);
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double anchor = median(rates["everysec"]);
+  std::printf("durability: InsertEpisode of %d episodes x %d steps, %d threads, median of %zu "
+              "rounds; anchor appendfsync everysec %.0f steps/s\n",
+              episodes, kSteps, absl::GetFlag(FLAGS_insert_threads), rates["everysec"].size(),
+              anchor);
+  for (const char* name : {"always", "no"}) {
+    std::printf("  appendfsync %-8s %8.0f steps/s = %.2f x everysec\n", name,
+                median(rates[name]), median(rates[name]) / anchor);
+  }
+  if (failures > 0) std::printf("failures: %d\n", failures.load());
+  return failures > 0 ? 1 : 0;
+}
+
 // Runs redis-benchmark and returns requests/s per test ("SET", "GET").
 std::map<std::string, double> RunRedisBenchmark(const RedisProcess& redis, int value_size,
                                                 int requests) {
@@ -164,6 +266,12 @@ int Run() {
       MakeSourceEpisodes(absl::GetFlag(FLAGS_frames), absl::GetFlag(FLAGS_source_episodes),
                          &frames_what);
   std::printf("frames: %s\n", frames_what.c_str());
+  if (absl::GetFlag(FLAGS_durability)) {
+    const int rc = RunDurability(sources, dir);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return rc;
+  }
 
   // Compressed chunk size of the data (one chunk = one item of L steps by default).
   const int chunk_length = absl::GetFlag(FLAGS_chunk_length) > 0 ? absl::GetFlag(FLAGS_chunk_length) : kL;
@@ -205,45 +313,17 @@ int Run() {
   const int64_t baseline_memory = UsedMemory(admin.get());
 
   // The replay service, in process, on the same Redis.
-  metrics::MetricRegistry registry;
-  auto pool = *RedisConnectionPool::Create((*redis)->connection_options(), 4);
-  ReplayServiceOptions so;
-  so.table.sequence_length = kL;
-  so.table.max_size = 10'000'000;
-  so.table.chunk_length = absl::GetFlag(FLAGS_chunk_length);
-  so.table.compression_level = absl::GetFlag(FLAGS_compression_level);
-  so.table.rate_limiter.min_size_to_sample = 1;
-  so.table.episode_spec.num_rewards = 1;
-  auto service = *ReplayServiceImpl::Create(so, pool.get(), &registry);
-  GrpcServerOptions gso;
-  gso.max_message_bytes = 256 << 20;
-  auto host = *GrpcServerHost::Create(gso, {service.get()});
-  ShardedReplayClientOptions co;
-  co.addresses = {host->address()};
-  co.registry = &registry;
-  co.rpc_deadline = absl::Seconds(60);
-  auto client = *ShardedReplayClient::Create(co);
+  ReplayStack stack(**redis);
+  auto& service = stack.service;
+  auto& client = stack.client;
+  auto& host = stack.host;
+  auto& pool = stack.pool;
 
   // Insert phase.
   const int total_episodes = absl::GetFlag(FLAGS_episodes);
-  std::atomic<int> next{0};
   std::atomic<int> failures{0};
-  const absl::Time insert_start = absl::Now();
   std::vector<std::thread> threads;
-  for (int t = 0; t < absl::GetFlag(FLAGS_insert_threads); ++t) {
-    threads.emplace_back([&] {
-      for (int e = next++; e < total_episodes; e = next++) {
-        Episode episode = sources[e % sources.size()];
-        episode.set_episode_id(e);
-        episode.set_actor_id(e);
-        if (!client->InsertEpisode(episode).ok()) ++failures;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  threads.clear();
-  const double insert_seconds = absl::ToDoubleSeconds(absl::Now() - insert_start);
-  const double steps_per_s = total_episodes * kSteps / insert_seconds;
+  const double steps_per_s = InsertSteps(*client, sources, total_episodes, &failures);
   const double insert_bw = steps_per_s * raw_step_bytes;
   const TableInfo info = service->table()->Info();
   const int64_t used = UsedMemory(admin.get());

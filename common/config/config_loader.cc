@@ -1,6 +1,7 @@
 #include "common/config/config_loader.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -393,6 +394,16 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
   return absl::OkStatus();
 }
 
+void ApplySecretsFromEnvironment(ExperimentConfig* config) {
+  if (const char* token = std::getenv("IVG_PUBLISH_TOKEN"); token != nullptr && *token != '\0') {
+    config->mutable_cluster()->set_publish_token(token);
+  }
+  if (const char* password = std::getenv("IVG_REDIS_PASSWORD");
+      password != nullptr && *password != '\0') {
+    config->mutable_replay()->set_redis_password(password);
+  }
+}
+
 absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
                                                       const std::vector<std::string>& overrides) {
   ExperimentConfig config;
@@ -407,6 +418,7 @@ absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
   if (!overrides.empty()) {
     source = absl::StrCat(source, " with overrides [", absl::StrJoin(overrides, ", "), "]");
   }
+  ApplySecretsFromEnvironment(&config);
   IVG_RETURN_IF_ERROR(ValidateExperimentConfig(config, source));
   return config;
 }

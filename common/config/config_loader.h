@@ -39,7 +39,14 @@ absl::Status ValidateFieldOptions(const google::protobuf::Message& message,
 // lists, sequence lengths).
 absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std::string& source);
 
-// File (may be empty: embedded defaults) + overrides + validation.
+// Secrets from the environment, where deployments keep them (docker-compose's env_file,
+// a Kubernetes Secret): IVG_PUBLISH_TOKEN -> cluster.publish_token and IVG_REDIS_PASSWORD ->
+// replay.redis_password, when set and non-empty. The environment, not a flag: every local
+// user can read a process's command line, only its owner its environment.
+void ApplySecretsFromEnvironment(ExperimentConfig* config);
+
+// File (may be empty: embedded defaults) + overrides + secrets from the environment +
+// validation.
 absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
                                                       const std::vector<std::string>& overrides);
 

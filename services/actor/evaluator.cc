@@ -229,12 +229,14 @@ absl::StatusOr<bool> Evaluator::FetchIfDue() {
 absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateLearned() {
   if (policy_->version() < 0) return absl::FailedPreconditionError("no parameters loaded");
   const absl::Time start = absl::Now();
+  // The data the evaluated parameters were trained with, read before the episodes: at the
+  // end of a run the replay may be gone by the time they finish (env_steps would read -1).
+  const int64_t env_steps = ReplayEnvSteps();
   std::vector<std::vector<uint8_t>> video;
   IVG_ASSIGN_OR_RETURN(
       std::vector<EvalSummary> summaries,
       EvaluateAllTasks(EvalPolicy::kLearned, config_.eval().write_videos() ? &video : nullptr));
   if (!video.empty()) WriteVideo(video);
-  const int64_t env_steps = ReplayEnvSteps();
   for (const EvalSummary& s : summaries) Report(s, policy_->version(), learner_step_, env_steps);
   last_evaluated_step_ = learner_step_;
   ++evaluations_;

@@ -1,6 +1,7 @@
 """docker-compose cluster (deploy/docker): the compose file is accepted by docker-compose,
 every service runs the launcher's command line, and the config, healthchecks, volumes,
 Prometheus and Grafana provisioning agree with it."""
+import atexit
 import json
 import os
 import re
@@ -19,13 +20,29 @@ GPU_CONFIG = os.path.join(DOCKER, "config.gpu.textproto")
 PROMETHEUS = os.path.join(DOCKER, "prometheus", "prometheus.yml")
 
 
+GENERATE_SECRETS = os.path.join(DOCKER, "generate-secrets.sh")
+SECRETS_DIR = tempfile.mkdtemp(prefix="ivg_compose_secrets_")
+atexit.register(shutil.rmtree, SECRETS_DIR, True)
+SECRETS_ENV = os.path.join(SECRETS_DIR, "secrets.env")
+
+
 def compose_config(*files):
+    """`docker-compose config` with a secrets file generated for the test (IVG_SECRETS_ENV)."""
     docker_compose = lib.require_tool("docker-compose")
+    if not os.path.exists(SECRETS_ENV):
+        lib.run(["sh", GENERATE_SECRETS, SECRETS_ENV])
     argv = [docker_compose]
     for f in files:
         argv += ["-f", f]
-    result = lib.run(argv + ["config"], cwd=DOCKER)
+    result = lib.run(argv + ["config"], cwd=DOCKER,
+                     env=dict(os.environ, IVG_SECRETS_ENV=SECRETS_ENV))
     return yaml.safe_load(result.stdout)
+
+
+def env_file(path):
+    with open(path) as f:
+        return dict(line.strip().split("=", 1) for line in f
+                    if "=" in line and not line.startswith("#"))
 
 
 class ComposeFile(unittest.TestCase):
@@ -55,6 +72,37 @@ class ComposeFile(unittest.TestCase):
                            if ":/etc/ivg/config.textproto" in v]
                 self.assertEqual(len(sources), 1, name)
                 self.assertTrue(sources[0].endswith("config.gpu.textproto"), (name, sources))
+
+    def test_secrets_reach_only_the_services_that_use_them_from_the_env_file(self):
+        secrets = env_file(SECRETS_ENV)
+        uses = {"ivg_param_server": {"IVG_PUBLISH_TOKEN"}, "ivg_learner": {"IVG_PUBLISH_TOKEN"},
+                "ivg_replay_server": {"IVG_REDIS_PASSWORD"}}
+        for name, service in self.ivg.items():
+            environment = service.get("environment", {})
+            held = {k for k in ("IVG_PUBLISH_TOKEN", "IVG_REDIS_PASSWORD") if k in environment}
+            needed = uses.get(lib.binary(service["command"]), set())
+            self.assertTrue(needed <= held, "%s lacks %s" % (name, needed - held))
+            if not needed:
+                self.assertEqual(held, set(), "%s holds secrets it does not use" % name)
+            for key in held:
+                self.assertEqual(environment[key], secrets[key], name)
+            self.assertFalse(any(secrets["IVG_PUBLISH_TOKEN"] in arg for arg in service["command"]))
+        with open(os.path.join(lib.SOURCE_DIR, ".gitignore")) as f:
+            self.assertIn("/deploy/docker/secrets.env", f.read().split())
+
+    def test_generate_secrets_writes_an_owner_only_file_once(self):
+        path = os.path.join(SECRETS_DIR, "once.env")
+        lib.run(["sh", GENERATE_SECRETS, path])
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        first = env_file(path)
+        self.assertEqual(sorted(first), ["IVG_PUBLISH_TOKEN", "IVG_REDIS_PASSWORD"])
+        for value in first.values():
+            self.assertRegex(value, r"^[0-9a-f]{48}$")
+        self.assertNotEqual(first["IVG_PUBLISH_TOKEN"], first["IVG_REDIS_PASSWORD"])
+        lib.run(["sh", GENERATE_SECRETS, path])
+        self.assertEqual(env_file(path), first, "an existing file is kept")
+        lib.run(["sh", GENERATE_SECRETS, "--force", path])
+        self.assertNotEqual(env_file(path), first)
 
     def test_every_service_runs_the_launchers_binary_with_its_flags(self):
         launcher_flags = lib.launcher_flags_by_binary(self.plan)

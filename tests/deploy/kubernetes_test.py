@@ -121,6 +121,11 @@ class ObjectChecker:
             if annotations.get("prometheus.io/scrape") == "true":
                 if int(annotations.get("prometheus.io/port", 0)) not in ports.values():
                     self.problem(obj, "prometheus.io/port is not a container port")
+            for source in container.get("envFrom", []):
+                secret = source.get("secretRef", {}).get("name")
+                # ivg-secrets is the one Secret the user creates (kustomization.yaml says how).
+                if secret and secret not in self.named("Secret") and secret != "ivg-secrets":
+                    self.problem(obj, "envFrom: no Secret %s" % secret)
             for mount in container.get("volumeMounts", []):
                 if mount["name"] not in volumes and mount["name"] not in claims:
                     self.problem(obj, "mount %s has no volume" % mount["name"])
@@ -313,6 +318,39 @@ class KustomizeBase(unittest.TestCase):
         for binary_name in ("ivg_learner", "ivg_actor", "ivg_evaluator"):
             container = containers(self.workload_running(binary_name))[0]
             self.assertEqual(container["readinessProbe"]["httpGet"]["path"], "/metrics")
+
+    def test_secrets_reach_only_the_pods_that_use_them_and_no_command_line(self):
+        users = {"ivg_learner", "ivg_param_server", "ivg_replay_server"}
+        for name, workload in self.workloads.items():
+            container = containers(workload)[0]
+            refs = [e.get("secretRef", {}).get("name") for e in container.get("envFrom", [])]
+            binary = lib.binary(container["args"])
+            self.assertEqual(refs, ["ivg-secrets"] if binary in users else [], name)
+            self.assertFalse(any(k in arg for arg in container["args"]
+                                 for k in ("publish_token", "redis_password")), name)
+            for env in container.get("env", []):
+                self.assertFalse(env["name"].startswith("IVG_") and "value" in env,
+                                 "%s: a secret's value in the manifest" % name)
+        self.assertEqual([o for o in self.objects if o["kind"] == "Secret"], [],
+                         "no Secret (its values) belongs in these files")
+
+    def test_only_learner_pods_reach_the_learners_but_for_metrics(self):
+        (policy,) = [o for o in self.objects if o["kind"] == "NetworkPolicy"]
+        learner = self.workload_running("ivg_learner")
+        pod_labels = learner["spec"]["template"]["metadata"]["labels"]
+        selected = policy["spec"]["podSelector"]["matchLabels"]
+        self.assertTrue(all(pod_labels.get(k) == v for k, v in selected.items()))
+        self.assertEqual(policy["spec"]["policyTypes"], ["Ingress"])
+        rules = policy["spec"]["ingress"]
+        from_learners = [r for r in rules if "from" in r]
+        self.assertEqual(len(from_learners), 1)
+        self.assertNotIn("ports", from_learners[0], "every port between the ranks (Gloo)")
+        (peer,) = from_learners[0]["from"]
+        self.assertEqual(peer["podSelector"]["matchLabels"], selected)
+        open_ports = [r for r in rules if "from" not in r]
+        self.assertEqual([p["port"] for r in open_ports for p in r["ports"]], [9400])
+        # The rendezvous port the config names is one the policy closes to everyone else.
+        self.assertTrue(self.fields["learner_rendezvous_address"][0].endswith(":50120"))
 
     def test_learners_request_gpus_and_storage(self):
         learner = self.workload_running("ivg_learner")

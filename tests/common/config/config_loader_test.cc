@@ -1,6 +1,7 @@
 #include "common/config/config_loader.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -139,6 +140,20 @@ TEST(ConfigLoader, OverrideOutOfRangeNamesTheOverride) {
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(config.status().message(), HasSubstr("learner.burn_in"));
   EXPECT_THAT(config.status().message(), HasSubstr("overrides [learner.burn_in=0]"));
+}
+
+TEST(ConfigLoader, SecretsComeFromTheEnvironmentWhenSet) {
+  ::setenv("IVG_PUBLISH_TOKEN", "token-from-env", 1);
+  ::setenv("IVG_REDIS_PASSWORD", "", 1);  // empty: ignored
+  auto config = LoadExperimentConfig("", {"replay.redis_password=from-flag"});
+  ::unsetenv("IVG_PUBLISH_TOKEN");
+  ::unsetenv("IVG_REDIS_PASSWORD");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->cluster().publish_token(), "token-from-env");
+  EXPECT_EQ(config->replay().redis_password(), "from-flag");
+  auto without = LoadExperimentConfig("", {});
+  ASSERT_TRUE(without.ok());
+  EXPECT_FALSE(without->cluster().has_publish_token());
 }
 
 TEST(ConfigLoader, CrossFieldRulesAreChecked) {
