@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,9 @@ ABSL_FLAG(int, actors, -1, "Number of actors; -1 = actor.num_actors.");
 ABSL_FLAG(int, shards, -1, "Replay shards; -1 = cluster.num_replay_shards.");
 ABSL_FLAG(int, learners, -1, "Learner processes; -1 = learner.num_learners.");
 ABSL_FLAG(double, minutes, 0, "Stop after this many minutes; 0 = run until Ctrl-C.");
-ABSL_FLAG(int64_t, learner_steps, 0, "Stop after this many learner steps; 0 = no limit.");
+ABSL_FLAG(int64_t, learner_steps, 0,
+          "Stop after this many learner steps (with the evaluator: once it has evaluated "
+          "parameters from at least this step, at most 5 minutes later); 0 = no limit.");
 ABSL_FLAG(std::string, transfer_from, "",
           "Run directory to transfer the model from (paper F.6): encoder, transition and "
           "decoder are copied, policy, value and reward start fresh.");
@@ -225,6 +228,12 @@ int Run(const std::vector<std::string>& flag_overrides) {
   const double minutes = absl::GetFlag(FLAGS_minutes);
   const int64_t step_limit = absl::GetFlag(FLAGS_learner_steps);
   absl::Time next_report = start + progress_every;
+  // With the evaluator, a step budget ends with an evaluation of parameters from at least
+  // that step (an evaluation takes many learner steps, so the last one before the budget
+  // would otherwise be of much older parameters); the learners train on meanwhile.
+  const bool await_final_eval = plan->config.eval().enabled();
+  const absl::Duration final_eval_patience = absl::Minutes(5);
+  std::optional<absl::Time> final_eval_deadline;
   int exit_code = 0;
   while (!ShutdownRequested()) {
     WaitForShutdown(absl::Milliseconds(200));
@@ -233,8 +242,20 @@ int Run(const std::vector<std::string>& flag_overrides) {
       next_report += progress_every;
       const ProgressRow row = reporter.Report();
       if (step_limit > 0 && row.learner_steps >= step_limit) {
-        std::cout << "ivg_cluster: reached " << step_limit << " learner steps" << std::endl;
-        break;
+        if (!await_final_eval || row.eval_learner_step >= step_limit) {
+          std::cout << "ivg_cluster: reached " << step_limit << " learner steps"
+                    << (await_final_eval ? " and evaluated them" : "") << std::endl;
+          break;
+        }
+        if (!final_eval_deadline.has_value()) {
+          final_eval_deadline = absl::Now() + final_eval_patience;
+          std::cout << "ivg_cluster: reached " << step_limit
+                    << " learner steps; waiting for the evaluator to evaluate them" << std::endl;
+        } else if (absl::Now() >= *final_eval_deadline) {
+          std::cout << "ivg_cluster: no evaluation of step >= " << step_limit << " within "
+                    << absl::FormatDuration(final_eval_patience) << "; stopping" << std::endl;
+          break;
+        }
       }
     }
     if (minutes > 0 && absl::Now() - start >= absl::Minutes(minutes)) {
