@@ -12,7 +12,6 @@ restarted, and the learners must have kept stepping.
   hostile_input_test.py --launcher=build/services/launcher/ivg_cluster --build=build
 """
 
-import argparse
 import math
 import os
 import shutil
@@ -266,13 +265,9 @@ class HostileInputTest(unittest.TestCase):
 
 def main():
     global ARGS
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--launcher", required=True, help="path to ivg_cluster")
-    parser.add_argument("--build", required=True, help="build folder (python/ stubs)")
-    ARGS, rest = parser.parse_known_args()
+    ARGS, argv = local_cluster.parse_test_args(__doc__)
     load_protos(ARGS.build)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    unittest.main(argv=argv, verbosity=2)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ For CEM, Act is answered by the planner on the published model.
   algorithms_test.py --launcher=build/services/launcher/ivg_cluster --build=build
 """
 
-import argparse
 import math
 import os
 import re
@@ -103,15 +102,10 @@ class AlgorithmsTrainEndToEnd(unittest.TestCase):
 
 def main():
     global ARGS, grpc, params_pb2, params_pb2_grpc, policy_pb2, policy_pb2_grpc
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--launcher", required=True, help="path to ivg_cluster")
-    parser.add_argument("--build", required=True, help="build folder (python/ stubs)")
-    ARGS, rest = parser.parse_known_args()
-    local_cluster.load_protos(ARGS.build)
+    ARGS, argv = local_cluster.parse_test_args(__doc__)
     import grpc
     from proto import params_pb2, params_pb2_grpc, policy_pb2, policy_pb2_grpc
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    unittest.main(argv=argv, verbosity=2)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ process's /metrics port and stops it. Standard library plus the generated protob
 (load_protos), nothing else.
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -19,6 +20,18 @@ def load_protos(build):
     sys.path.insert(0, os.path.join(build, "python"))
     from proto import config_pb2
     return config_pb2
+
+
+def parse_test_args(doc):
+    """The flags every cluster test takes (--launcher, --build); makes the generated protobuf
+    modules importable. Returns (args, argv for unittest.main)."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--launcher", required=True, help="path to ivg_cluster")
+    parser.add_argument("--build", required=True, help="build folder (python/ stubs)")
+    args, rest = parser.parse_known_args()
+    load_protos(args.build)
+    return args, [sys.argv[0]] + rest
 
 
 class Cluster:
