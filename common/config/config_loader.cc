@@ -338,25 +338,18 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
         "(", PolicyAlgorithm_Name(learner.policy_algorithm()),
         " has no path from the action to the objective without a Q critic)"));
   }
-  // Switches that only one algorithm reads are refused elsewhere, not silently ignored.
-  if (learner.has_svg0_model_loss() && learner.policy_algorithm() != POLICY_SVG0) {
-    return error("field 'learner.svg0_model_loss' is read only with "
-                 "'learner.policy_algorithm: POLICY_SVG0'");
-  }
-  if (learner.has_pg_rollouts() && learner.policy_algorithm() != POLICY_PG) {
-    return error("field 'learner.pg_rollouts' is read only with "
-                 "'learner.policy_algorithm: POLICY_PG'");
-  }
-  if (learner.policy_algorithm() != POLICY_CEM) {
-    for (const auto& [field, set] :
-         {std::pair{"cem_horizon", learner.has_cem_horizon()},
-          std::pair{"cem_trajectories", learner.has_cem_trajectories()},
-          std::pair{"cem_iterations", learner.has_cem_iterations()},
-          std::pair{"cem_elites", learner.has_cem_elites()}}) {
-      if (set) {
-        return error(absl::StrCat("field 'learner.", field,
-                                  "' is read only with 'learner.policy_algorithm: POLICY_CEM'"));
-      }
+  // Switches that only one algorithm reads are refused for the others, not silently ignored.
+  for (const auto& [field, algorithm] :
+       {std::pair{"svg0_model_loss", POLICY_SVG0}, std::pair{"pg_rollouts", POLICY_PG},
+        std::pair{"cem_horizon", POLICY_CEM}, std::pair{"cem_trajectories", POLICY_CEM},
+        std::pair{"cem_iterations", POLICY_CEM}, std::pair{"cem_elites", POLICY_CEM}}) {
+    const google::protobuf::FieldDescriptor* set_field =
+        LearnerConfig::descriptor()->FindFieldByName(field);
+    if (learner.GetReflection()->HasField(learner, set_field) &&
+        learner.policy_algorithm() != algorithm) {
+      return error(absl::StrCat("field 'learner.", field, "' is read only with ",
+                                "'learner.policy_algorithm: ", PolicyAlgorithm_Name(algorithm),
+                                "'"));
     }
   }
   if (learner.cem_elites() > learner.cem_trajectories()) {

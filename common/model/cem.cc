@@ -59,7 +59,7 @@ PlanningModel LearnedPlanningModel(Transition transition, NormedMlp reward, Norm
     return reward->forward(x).gather(1, reward_index).squeeze(1);
   };
   m.value = [value, onehot, value_scale](const at::Tensor& x) mutable {
-    return value->forward(at::cat({x, onehot}, -1)).squeeze(-1) / value_scale;
+    return HeadValue(*value, x, onehot) / value_scale;
   };
   return m;
 }

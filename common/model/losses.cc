@@ -74,21 +74,25 @@ at::Tensor LikelihoodRatioObjective(const ImaginationModel& model, const at::Ten
                                     const at::Tensor& noise, const ImaginationOptions& options) {
   const int n = options.horizon;
   // The rollouts themselves carry no gradient: the estimator differentiates only
-  // log pi(a_j | x_j) at the visited states and sampled actions.
+  // log pi(a_j | x_j) at the visited states and sampled actions, so only the policy's
+  // outputs keep their graph (one forward per step serves the rollout and the estimator).
   std::vector<at::Tensor> states(n + 1), actions(n), rewards(n), values(n + 1);
+  std::vector<at::Tensor> means(n), log_stds(n);
+  states[0] = x0.detach();
+  for (int j = 0; j < n; ++j) {
+    std::tie(means[j], log_stds[j]) = model.policy(states[j]);
+    torch::NoGradGuard no_grad;
+    const at::Tensor mean = means[j].detach(), log_std = log_stds[j].detach();
+    actions[j] = mean + noise[j] * at::exp(log_std);
+    states[j + 1] = model.transition(states[j], actions[j]);
+    rewards[j] = model.reward(states[j + 1]);
+    if (options.kl_lambda != 0.0) {
+      rewards[j] = rewards[j] - options.kl_lambda * (GaussianLogProb(actions[j], mean, log_std) -
+                                                     StandardNormalLogProb(actions[j]));
+    }
+  }
   {
     torch::NoGradGuard no_grad;
-    states[0] = x0.detach();
-    for (int j = 0; j < n; ++j) {
-      auto [mean, log_std] = model.policy(states[j]);
-      actions[j] = mean + noise[j] * at::exp(log_std);
-      states[j + 1] = model.transition(states[j], actions[j]);
-      rewards[j] = model.reward(states[j + 1]);
-      if (options.kl_lambda != 0.0) {
-        rewards[j] = rewards[j] - options.kl_lambda * (GaussianLogProb(actions[j], mean, log_std) -
-                                                       StandardNormalLogProb(actions[j]));
-      }
-    }
     for (int k = 0; k <= n; ++k) values[k] = model.value(states[k]);
   }
   // The objective is sum_k w_k V_k with w_k = 1/N (or only w_N = 1 with single_horizon) and
@@ -109,8 +113,7 @@ at::Tensor LikelihoodRatioObjective(const ImaginationModel& model, const at::Ten
     to_go = to_go + weight_after * discount_j * rewards[j] +
             weight(j + 1) * discount_j * options.gamma * values[j + 1];
     at::Tensor baseline = weight_after * discount_j * values[j];
-    auto [mean, log_std] = model.policy(states[j]);
-    surrogate = surrogate + GaussianLogProb(actions[j].detach(), mean, log_std) *
+    surrogate = surrogate + GaussianLogProb(actions[j], means[j], log_stds[j]) *
                                 (to_go - baseline).detach();
   }
   // Value: the imagined objective (to_go_0 is all of it); gradient: the likelihood-ratio

@@ -214,8 +214,8 @@ IvgModelImpl::IvgModelImpl(const ModelOptions& o) : options_(o) {
   encoder = register_module("encoder", Encoder(o));
   transition = register_module("transition", Transition(o));
   decoder = register_module("decoder", Decoder(o));
-  value = register_module("value", NormedMlp(o.latent_size + o.num_tasks, o.head_hidden, 1));
-  reward = register_module("reward", NormedMlp(o.latent_size, o.head_hidden, o.num_tasks));
+  value = register_module("value", ValueHead(o));
+  reward = register_module("reward", RewardHead(o));
   if (o.with_q_critic) {
     q = register_module("q", NormedMlp(o.latent_size + o.action_size + o.num_tasks,
                                        o.head_hidden, 1));
@@ -227,8 +227,7 @@ IvgModelImpl::IvgModelImpl(const ModelOptions& o) : options_(o) {
   }
   policy = register_module("policy", Policy(o));
   target_encoder = register_module("target_encoder", Encoder(o));
-  target_value =
-      register_module("target_value", NormedMlp(o.latent_size + o.num_tasks, o.head_hidden, 1));
+  target_value = register_module("target_value", ValueHead(o));
   for (auto& p : target_encoder->parameters()) p.set_requires_grad(false);
   for (auto& p : target_value->parameters()) p.set_requires_grad(false);
   UpdateTarget();
@@ -241,13 +240,26 @@ bool IsActorParameter(const std::string& name, PolicyAlgorithm algorithm) {
          (starts_with("transition.") || starts_with("reward.") || starts_with("value."));
 }
 
+NormedMlp ValueHead(const ModelOptions& o) {
+  return NormedMlp(o.latent_size + o.num_tasks, o.head_hidden, 1);
+}
+
+NormedMlp RewardHead(const ModelOptions& o) {
+  return NormedMlp(o.latent_size, o.head_hidden, o.num_tasks);
+}
+
+torch::Tensor HeadValue(NormedMlpImpl& value_head, const torch::Tensor& h,
+                        const torch::Tensor& task_onehot) {
+  return value_head.forward(torch::cat({h, task_onehot}, -1)).squeeze(-1);
+}
+
 torch::Tensor IvgModelImpl::Value(const torch::Tensor& h, const torch::Tensor& task_onehot) {
-  return value->forward(torch::cat({h, task_onehot}, -1)).squeeze(-1);
+  return HeadValue(*value, h, task_onehot);
 }
 
 torch::Tensor IvgModelImpl::TargetValue(const torch::Tensor& h,
                                         const torch::Tensor& task_onehot) {
-  return target_value->forward(torch::cat({h, task_onehot}, -1)).squeeze(-1);
+  return HeadValue(*target_value, h, task_onehot);
 }
 
 torch::Tensor IvgModelImpl::Q(const torch::Tensor& h, const torch::Tensor& a,

@@ -102,6 +102,15 @@ class NormedMlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(NormedMlp);
 
+// The value head V(h, task) (input: latent + task one-hot, one output) and the reward head
+// r_hat(h') (one output per task), at the sizes of `options`: one definition for the
+// learner's model, its target copy and the actors' planner, so their parameters always fit.
+NormedMlp ValueHead(const ModelOptions& options);
+NormedMlp RewardHead(const ModelOptions& options);
+// A value head's output for latents h [.., D] of tasks task_onehot [.., M]: [..].
+torch::Tensor HeadValue(NormedMlpImpl& value_head, const torch::Tensor& h,
+                        const torch::Tensor& task_onehot);
+
 // pi(a|h, task) = Normal(mu, sigma^2): 3-layer MLP -> [mu, log sigma], last layer near zero.
 class PolicyImpl : public torch::nn::Module {
  public:

@@ -35,10 +35,8 @@ struct ActorNetworksImpl : torch::nn::Module {
         policy(register_module("policy", model::Policy(options))) {
     if (!planning) return;
     transition = register_module("transition", model::Transition(options));
-    value = register_module(
-        "value", model::NormedMlp(options.latent_size + options.num_tasks, options.head_hidden, 1));
-    reward = register_module(
-        "reward", model::NormedMlp(options.latent_size, options.head_hidden, options.num_tasks));
+    value = register_module("value", model::ValueHead(options));
+    reward = register_module("reward", model::RewardHead(options));
   }
   model::Encoder encoder;
   model::Policy policy;

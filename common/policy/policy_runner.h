@@ -48,7 +48,8 @@ class PolicyRunner {
 
   // Copies the encoder.* and policy.* tensors (and for CEM transition.*, reward.*, value.*)
   // of `actor_params` into the networks. Every network parameter must be present with the
-  // right shape and dtype, else nothing changes and the error names the tensor. Thread-safe against concurrent Act calls.
+  // right shape and dtype, else nothing changes and the error names the tensor. Thread-safe
+  // against concurrent Act calls.
   absl::Status Load(const NamedTensors& actor_params, int64_t version);
 
   // -1 until the first successful Load.

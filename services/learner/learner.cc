@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -36,7 +37,12 @@ using model::StepStats;
 
 // The learner's Prometheus series (names documented in services/learner/README.md).
 struct LearnerMetrics {
-  explicit LearnerMetrics(metrics::MetricRegistry& r) {
+  LearnerMetrics(metrics::MetricRegistry& r, const std::string& algorithm) {
+    // An info series (value 1): dashboards label a run with what it trains.
+    r.AddGauge("ivg_learner_algorithm", "The policy algorithm this learner trains (value 1).",
+               {"algorithm"})
+        .WithLabels({algorithm})
+        ->Set(1);
     auto& loss_family = r.AddGauge("ivg_learner_loss", "Loss terms of the last step.", {"term"});
     for (const char* term : {"reconstruction_image", "reconstruction_proprio", "consistency",
                              "reward", "value", "q", "model_total", "policy"}) {
@@ -137,15 +143,9 @@ Learner::Learner(LearnerOptions options, std::unique_ptr<SequenceSource> source,
       collective_(std::move(collective)),
       publisher_(publisher),
       core_(std::move(core)) {
-  metrics::MetricRegistry& registry =
-      options_.registry ? *options_.registry : metrics::DefaultRegistry();
-  metrics_ = std::make_unique<LearnerMetrics>(registry);
-  // An info series (value 1): dashboards label a run with what it trains.
-  registry
-      .AddGauge("ivg_learner_algorithm", "The policy algorithm this learner trains (value 1).",
-                {"algorithm"})
-      .WithLabels({model::PolicyAlgorithmLabel(core_->options().loss)})
-      ->Set(1);
+  metrics_ = std::make_unique<LearnerMetrics>(
+      options_.registry ? *options_.registry : metrics::DefaultRegistry(),
+      model::PolicyAlgorithmLabel(core_->options().loss));
   rank_ = collective_ ? collective_->rank() : 0;
 }
 
