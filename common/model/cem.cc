@@ -49,14 +49,14 @@ PlanningModel LearnedPlanningModel(Transition transition, NormedMlp reward, Norm
                                    double value_scale) {
   const at::Tensor rows = task_ids.repeat_interleave(trajectories);  // [S * N]
   const at::Tensor like = transition->parameters().front();
-  const at::Tensor onehot = at::one_hot(rows.to(like.device()), num_tasks).to(like.options());
-  const at::Tensor reward_index = rows.to(like.device()).unsqueeze(1);
+  const at::Tensor row_tasks = rows.to(like.device());
+  const at::Tensor onehot = at::one_hot(row_tasks, num_tasks).to(like.options());
   PlanningModel m;
   m.transition = [transition](const at::Tensor& x, const at::Tensor& a) mutable {
     return transition->forward(x, a);
   };
-  m.reward = [reward, reward_index](const at::Tensor& x) mutable {
-    return reward->forward(x).gather(1, reward_index).squeeze(1);
+  m.reward = [reward, row_tasks](const at::Tensor& x) mutable {
+    return HeadReward(*reward, x, row_tasks);
   };
   m.value = [value, onehot, value_scale](const at::Tensor& x) mutable {
     return HeadValue(*value, x, onehot) / value_scale;

@@ -342,9 +342,7 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
     // still pulls it back towards the prior.
     return model.transition->forward(x, o.clip_model_actions ? a.clamp(-1.0, 1.0) : a);
   };
-  fns.reward = [&](const at::Tensor& x) {
-    return model.reward->forward(x).gather(1, ids.unsqueeze(1)).squeeze(1);
-  };
+  fns.reward = [&](const at::Tensor& x) { return HeadReward(*model.reward, x, ids); };
   fns.value = [&](const at::Tensor& x) { return model.Value(x, onehot) / scale; };
   ImaginationOptions io;
   io.horizon = o.imagination_horizon;

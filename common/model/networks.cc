@@ -253,6 +253,11 @@ torch::Tensor HeadValue(NormedMlpImpl& value_head, const torch::Tensor& h,
   return value_head.forward(torch::cat({h, task_onehot}, -1)).squeeze(-1);
 }
 
+torch::Tensor HeadReward(NormedMlpImpl& reward_head, const torch::Tensor& h,
+                         const torch::Tensor& task_ids) {
+  return reward_head.forward(h).gather(1, task_ids.unsqueeze(1)).squeeze(1);
+}
+
 torch::Tensor IvgModelImpl::Value(const torch::Tensor& h, const torch::Tensor& task_onehot) {
   return HeadValue(*value, h, task_onehot);
 }

@@ -110,6 +110,10 @@ NormedMlp RewardHead(const ModelOptions& options);
 // A value head's output for latents h [.., D] of tasks task_onehot [.., M]: [..].
 torch::Tensor HeadValue(NormedMlpImpl& value_head, const torch::Tensor& h,
                         const torch::Tensor& task_onehot);
+// A reward head's output for latents after the action h [N, D], each row read at its own
+// task's output task_ids [N] (int64): [N].
+torch::Tensor HeadReward(NormedMlpImpl& reward_head, const torch::Tensor& h,
+                         const torch::Tensor& task_ids);
 
 // pi(a|h, task) = Normal(mu, sigma^2): 3-layer MLP -> [mu, log sigma], last layer near zero.
 class PolicyImpl : public torch::nn::Module {
