@@ -153,6 +153,12 @@ class KillNineOfEveryProcessKind(unittest.TestCase):
             self.kill_every_kind()
         except Exception:
             print(self.cluster.output()[-4000:])
+            # The run directory goes with the cleanup: keep what says why a rank did not resume.
+            for rank in (0, 1):
+                path = os.path.join(self.run_dir, "logs", "learner-%d.log" % rank)
+                if os.path.exists(path):
+                    with open(path, errors="replace") as f:
+                        print("--- %s (last 3000 characters)\n%s" % (path, f.read()[-3000:]))
             raise
 
     def kill_every_kind(self):
