@@ -317,8 +317,8 @@ def _options_from_config(path):
         # derived_values.cc NumTasks: the multi-task list's length, else 1.
         num_tasks=max(1, env.count("multitask_tasks")))
     if m.boolean("tanh_squashed_policy", False):
-        raise ConfigError(f"{path}: model.tanh_squashed_policy is not read by the C++ core "
-                          "either; remove it to compare like for like")
+        raise ConfigError(f"{path}: model.tanh_squashed_policy is not mirrored here (the "
+                          "reference step clips); remove it to compare like for like")
     if lrn.enum("policy_algorithm", "POLICY_IVG") != "POLICY_IVG":
         raise ConfigError(f"{path}: only POLICY_IVG is mirrored (SVG(0) has a Q critic here)")
     dl = LossOptions()

@@ -317,12 +317,12 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
                                 "]' must be below 'model.proprio_high[", i, "]'"));
     }
   }
-  if (model.tanh_squashed_policy()) {
-    return error(
-        "field 'model.tanh_squashed_policy' is not implemented; use the unbounded Gaussian "
-        "(the default)");
-  }
   const LearnerConfig& learner = config.learner();
+  if (model.tanh_squashed_policy() && learner.policy_algorithm() == POLICY_CEM) {
+    return error(
+        "field 'model.tanh_squashed_policy' needs a parametric policy; POLICY_CEM plans in the "
+        "bounded action space itself");
+  }
   if (learner.scale_value_by_one_minus_gamma() && learner.gamma() >= 1.0) {
     return error("field 'learner.scale_value_by_one_minus_gamma' needs 'learner.gamma' < 1");
   }

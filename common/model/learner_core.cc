@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include <ATen/ATen.h>
@@ -223,6 +224,13 @@ std::string GradGroup(const std::string& name) {
 
 }  // namespace
 
+double ExplainedVariance(const at::Tensor& prediction, const at::Tensor& target) {
+  const at::Tensor y = target.to(at::kDouble);
+  const double variance = y.var(/*unbiased=*/false).item<double>();
+  if (!(variance >= 1e-12)) return std::numeric_limits<double>::quiet_NaN();
+  return 1.0 - (y - prediction.to(at::kDouble)).var(/*unbiased=*/false).item<double>() / variance;
+}
+
 void LearnerCore::FillDiagnostics(const ModelLossTerms& terms, const Batch& batch,
                                   double policy_loss, StepDiagnostics* d) {
   torch::NoGradGuard no_grad;
@@ -236,8 +244,19 @@ void LearnerCore::FillDiagnostics(const ModelLossTerms& terms, const Batch& batc
   d->policy_abs_mean_action = mean.abs().mean().item<double>();
   d->policy_mean_outside_bounds = (mean.abs() > 1.0).to(at::kDouble).mean().item<double>();
   d->imagined_objective = -policy_loss;
-  d->value_mean = (model_->Value(x, onehot) / ValueScale(options_.loss)).mean().item<double>();
+  const at::Tensor value = model_->Value(x, onehot) / ValueScale(options_.loss);
+  d->value_mean = value.mean().item<double>();
   d->value_target_mean = terms.vtrace_targets.mean().item<double>();
+  d->value_explained_variance = ExplainedVariance(value, terms.vtrace_targets);
+  // The reward head reads the latent after the action: r_hat(e_{t+1}) predicts r_t.
+  const int64_t b = x.size(0), l = x.size(1);
+  const at::Tensor after = x.slice(1, 1, l).reshape({b * (l - 1), x.size(2)});
+  const at::Tensor predicted_reward =
+      HeadReward(*model_->reward, after, ids.repeat_interleave(l - 1)).view({b, l - 1});
+  const at::Tensor rewards = batch.rewards.to(x.options());  // [B, L, M]
+  const at::Tensor task_reward =
+      rewards.gather(2, ids.view({-1, 1, 1}).expand({b, l, 1})).squeeze(2).slice(1, 0, l - 1);
+  d->reward_explained_variance = ExplainedVariance(predicted_reward, task_reward);
   // Summed as tensors and read once per group: one host read per group, not per parameter.
   std::map<std::string, at::Tensor> squares;
   for (const auto& item : model_->named_parameters(/*recurse=*/true)) {

@@ -50,6 +50,13 @@ struct StepDiagnostics {
   double imagined_objective = 0;       // the policy objective (= -policy loss)
   double value_mean = 0;               // V(e_t) over the batch's latents
   double value_target_mean = 0;        // V-trace targets
+  // Whether the heads the policy's gradient flows through are right where it starts: the
+  // explained variance 1 - Var(y - y_hat) / Var(y) (1 exact, 0 no better than the batch
+  // mean, negative worse; NaN when y does not vary over the batch) on the encoder's latents
+  // e_t. Reward head r_hat(e_{t+1}) against r_t; value head V(e_t) against the V-trace
+  // targets. The model loss trains both on the transition's predictions g_t instead.
+  double reward_explained_variance = 0;
+  double value_explained_variance = 0;
   // Gradient norm per module group (encoder, transition, decoder, heads, policy), before
   // averaging across learners and clipping.
   std::map<std::string, double> grad_norms;
@@ -68,6 +75,10 @@ struct StepStats {
   // Why a step was skipped ("" when applied).
   std::string skip_reason;
 };
+
+// 1 - Var(target - prediction) / Var(target) over all entries (equal shapes); NaN when the
+// target's variance is below 1e-12.
+double ExplainedVariance(const at::Tensor& prediction, const at::Tensor& target);
 
 class LearnerCore {
  public:

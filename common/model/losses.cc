@@ -164,6 +164,15 @@ at::Tensor TaskReward(const at::Tensor& rewards, const at::Tensor& task_ids) {
   return rewards.gather(2, index).squeeze(2);
 }
 
+// What the transition and the Q critic see for policy samples u (replayed or imagined): the
+// action the environment executes, tanh(u) or u clipped to [-1, 1] (clip_model_actions), or
+// the raw sample. The policy densities (V-trace, the KL) stay on u.
+at::Tensor ModelInputAction(const at::Tensor& u, const ModelOptions& model,
+                            const LossOptions& o) {
+  if (model.tanh_squashed_policy) return SquashAction(u, model);
+  return o.clip_model_actions ? u.clamp(-1.0, 1.0) : u;
+}
+
 }  // namespace
 
 at::Tensor OpenLoopRollout(TransitionImpl& transition, const at::Tensor& latents,
@@ -188,8 +197,7 @@ OpenLoopPrediction PredictOpenLoop(IvgModelImpl& model, const Batch& batch,
   // burn-in alone gives the model loss's e_{H-1} without showing it later frames.
   at::Tensor e = model.encoder->forward(UnitImages(batch.images.slice(1, 0, h), like),
                                         batch.proprio.slice(1, 0, h).to(like.options()));
-  at::Tensor actions = batch.actions.to(like.options());
-  if (o.clip_model_actions) actions = actions.clamp(-1.0, 1.0);
+  at::Tensor actions = ModelInputAction(batch.actions.to(like.options()), model.options(), o);
   at::Tensor gs = OpenLoopRollout(*model.transition, e, actions, h);
   auto [image_logits, proprio_pred] = model.decoder->forward(gs);
   OpenLoopPrediction out;
@@ -209,7 +217,7 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
   at::Tensor proprio = batch.proprio.to(like.options());
   at::Tensor actions = batch.actions.to(like.options());
   // What the environment executed; the raw samples stay for the policy densities.
-  at::Tensor model_actions = o.clip_model_actions ? actions.clamp(-1.0, 1.0) : actions;
+  at::Tensor model_actions = ModelInputAction(actions, model.options(), o);
   at::Tensor rewards = batch.rewards.to(like.options());
   at::Tensor mu_log_probs = batch.behaviour_log_probs.to(like.options());
   at::Tensor task_ids = batch.task_ids.to(like.device());
@@ -326,8 +334,7 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
   if (o.policy_algorithm == PolicyAlgorithm::kSvg0 || o.imagination_horizon == 0) {
     auto [mean, log_std] = model.policy->forward(x0, onehot);
     at::Tensor a = mean + eps[0] * at::exp(log_std);
-    at::Tensor objective =
-        model.Q(x0, o.clip_model_actions ? a.clamp(-1.0, 1.0) : a, onehot) / scale;
+    at::Tensor objective = model.Q(x0, ModelInputAction(a, model.options(), o), onehot) / scale;
     if (lambda != 0.0) {
       objective = objective - lambda * (GaussianLogProb(a, mean, log_std) -
                                         StandardNormalLogProb(a));
@@ -339,8 +346,8 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
   fns.policy = [&](const at::Tensor& x) { return model.policy->forward(x, onehot); };
   fns.transition = [&](const at::Tensor& x, const at::Tensor& a) {
     // Clipped, the objective has no gradient pulling the mean beyond the bounds; the KL term
-    // still pulls it back towards the prior.
-    return model.transition->forward(x, o.clip_model_actions ? a.clamp(-1.0, 1.0) : a);
+    // still pulls it back towards the prior. Squashed, the gradient fades as tanh saturates.
+    return model.transition->forward(x, ModelInputAction(a, model.options(), o));
   };
   fns.reward = [&](const at::Tensor& x) { return HeadReward(*model.reward, x, ids); };
   fns.value = [&](const at::Tensor& x) { return model.Value(x, onehot) / scale; };

@@ -202,6 +202,10 @@ torch::Tensor StandardNormalLogProb(const torch::Tensor& a) {
   return (-0.5 * a * a - kHalfLogTwoPi).sum(-1);
 }
 
+torch::Tensor SquashAction(const torch::Tensor& u, const ModelOptions& options) {
+  return options.tanh_squashed_policy ? torch::tanh(u) : u;
+}
+
 IvgModelImpl::IvgModelImpl(const ModelOptions& o) : options_(o) {
   if (o.decoder_channels % 4 != 0) {
     throw std::invalid_argument("decoder_channels must be divisible by 4, got " +

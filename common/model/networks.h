@@ -140,6 +140,9 @@ torch::Tensor GaussianLogProb(const torch::Tensor& a, const torch::Tensor& mean,
                               const torch::Tensor& log_std);
 // log N(a; 0, I), summed over the last dimension (the KL prior p).
 torch::Tensor StandardNormalLogProb(const torch::Tensor& a);
+// The action a policy sample u [.., A] executes: tanh(u) for a tanh-squashed policy
+// (options.tanh_squashed_policy), else u itself (the environment clips it to [-1, 1]).
+torch::Tensor SquashAction(const torch::Tensor& u, const ModelOptions& options);
 
 // Every network of one learner. phi = encoder, transition, decoder, value, reward (and Q);
 // theta = policy. The target network psi is a second encoder + value.

@@ -23,6 +23,10 @@ struct ModelOptions {
   bool zero_init_heads = true;
   double policy_min_log_std = -5.0;
   double policy_max_log_std = 2.0;
+  // The policy is a Gaussian over pre-squash actions u and executes tanh(u): replay stores u,
+  // V-trace and the KL read Gaussian densities of u (the tanh Jacobian cancels in both), and
+  // the transition and Q see tanh(u), what the environment executes.
+  bool tanh_squashed_policy = false;
   int proprio_size = 17;
   int action_size = 5;
   // Image channels (two RGB cameras) and side; the decoder needs image_size = 8 * 2^3 = 64.

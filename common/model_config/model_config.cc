@@ -23,6 +23,7 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
   o.model.zero_init_heads = m.zero_init_heads();
   o.model.policy_min_log_std = m.policy_min_log_std();
   o.model.policy_max_log_std = m.policy_max_log_std();
+  o.model.tanh_squashed_policy = m.tanh_squashed_policy();
   o.model.proprio_size = m.proprio_size();
   o.model.action_size = m.action_size();
   o.model.image_size = config.env().image_size();

@@ -201,18 +201,19 @@ absl::StatusOr<PolicyOutput> PolicyRunner::Impl::ActOnFeatures(const at::Tensor&
   } else {
     std::tie(mean, log_std) = modules->policy->forward(h, task);
   }
-  at::Tensor action = mean;
+  at::Tensor sample = mean;
   if (!deterministic) {
     const at::Tensor noise = at::normal(0.0, 1.0, mean.sizes(), generator);
-    action = mean + noise * log_std.exp();
+    sample = mean + noise * log_std.exp();
   }
-  const at::Tensor log_prob = model::GaussianLogProb(action, mean, log_std);
+  const at::Tensor log_prob = model::GaussianLogProb(sample, mean, log_std);
   auto copy = [](const at::Tensor& t) {
     const at::Tensor flat = t.reshape({-1}).to(at::kFloat).contiguous();
     return std::vector<float>(flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
   };
   PolicyOutput output;
-  output.action = copy(action);
+  output.action = copy(model::SquashAction(sample, model));
+  output.sample = copy(sample);
   output.mean = copy(mean);
   output.log_std = copy(log_std);
   output.log_prob = log_prob.item<float>();

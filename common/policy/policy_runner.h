@@ -32,10 +32,15 @@ struct FrameView {
 };
 
 struct PolicyOutput {
-  std::vector<float> action;   // sampled (or the mean when deterministic)
-  std::vector<float> mean;
+  // What to execute: `sample`, squashed by tanh for a tanh-squashed policy (then always in
+  // (-1, 1)); otherwise `sample` itself, unbounded (the environment clips it to [-1, 1]).
+  std::vector<float> action;
+  // The policy's Gaussian sample (the mean when deterministic) before any squash: what
+  // replay stores, since the learner's densities (V-trace, the KL) are over it.
+  std::vector<float> sample;
+  std::vector<float> mean;     // of the Gaussian, before any squash
   std::vector<float> log_std;
-  float log_prob = 0;          // log pi(action | h)
+  float log_prob = 0;          // log N(sample; mean, exp(log_std)^2)
 };
 
 class PolicyRunner {

@@ -232,7 +232,7 @@ absl::Status Actor::RunEpisode() {
     Step* record = episode.add_steps();
     record->set_image(step.observation.pixels.data(), step.observation.pixels.size());
     record->mutable_proprio()->Add(step.observation.proprio.begin(), step.observation.proprio.end());
-    record->mutable_action()->Add(output.action.begin(), output.action.end());
+    record->mutable_action()->Add(output.sample.begin(), output.sample.end());
     record->set_behaviour_log_prob(output.log_prob);
 
     const absl::Time step_start = absl::Now();

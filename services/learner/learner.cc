@@ -101,11 +101,13 @@ struct LearnerMetrics {
         "ivg_learner_diagnostic",
         "Why it learns or not, last step: policy log-std and |mean action| on the batch's "
         "latents, the share of mean actions beyond the bounds, the imagined objective, the "
-        "value and its V-trace target (reward units).",
+        "value and its V-trace target (reward units), and the explained variance of the reward "
+        "and value heads on the encoder's latents (1 exact, 0 the batch mean, NaN no variance).",
         {"name"});
     for (const char* name : {"policy_log_std_mean", "policy_abs_mean_action",
                              "policy_mean_outside_bounds", "imagined_objective", "value_mean",
-                             "value_target_mean"}) {
+                             "value_target_mean", "reward_explained_variance",
+                             "value_explained_variance"}) {
       diagnostic[name] = diagnostics.WithLabels({name});
     }
     module_grad_norm = &r.AddGauge("ivg_learner_module_grad_norm",
@@ -381,6 +383,8 @@ absl::Status Learner::Step() {
     metrics_->diagnostic["imagined_objective"]->Set(d.imagined_objective);
     metrics_->diagnostic["value_mean"]->Set(d.value_mean);
     metrics_->diagnostic["value_target_mean"]->Set(d.value_target_mean);
+    metrics_->diagnostic["reward_explained_variance"]->Set(d.reward_explained_variance);
+    metrics_->diagnostic["value_explained_variance"]->Set(d.value_explained_variance);
     for (const auto& [module, norm] : d.grad_norms) {
       metrics_->module_grad_norm->WithLabels({module})->Set(norm);
     }

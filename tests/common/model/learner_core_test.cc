@@ -466,6 +466,21 @@ TEST(LearnerCore, StepReportsPolicyValueAndPerModuleGradientDiagnostics) {
   EXPECT_GE(d.policy_mean_outside_bounds, 0.0);
   EXPECT_LE(d.policy_mean_outside_bounds, 1.0);
   EXPECT_TRUE(std::isfinite(d.value_mean) && std::isfinite(d.value_target_mean));
+  // Zero-initialised heads predict a constant (0), which explains none of the variance of
+  // the batch's (random, varying) rewards and targets: exactly 0.
+  EXPECT_NEAR(d.reward_explained_variance, 0.0, 1e-9);
+  EXPECT_NEAR(d.value_explained_variance, 0.0, 1e-9);
+}
+
+TEST(ExplainedVariance, OneWhenExactZeroForTheMeanNegativeWhenWorseNanWithoutVariance) {
+  const at::Tensor y = at::tensor({1.0, 2.0, 4.0, 7.0});
+  EXPECT_DOUBLE_EQ(ExplainedVariance(y, y), 1.0);
+  EXPECT_NEAR(ExplainedVariance(at::full_like(y, 3.5), y), 0.0, 1e-12);
+  // An offset costs nothing (the variance of the error is the same); a scale does.
+  EXPECT_NEAR(ExplainedVariance(y + 10.0, y), 1.0, 1e-12);
+  EXPECT_NEAR(ExplainedVariance(0.5 * y, y), 0.75, 1e-12);
+  EXPECT_LT(ExplainedVariance(-y, y), 0.0);
+  EXPECT_TRUE(std::isnan(ExplainedVariance(y, at::full_like(y, 2.0))));
 }
 
 TEST(LearnerCore, ZeroInitialisedHeadsPredictZeroEverywhere) {

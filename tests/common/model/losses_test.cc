@@ -488,6 +488,51 @@ TEST(ClipModelActions, TheModelLossSeesExecutedActionsAndImaginationStopsPushing
       << "without clipping the raw actions reach the model";
 }
 
+// A tanh-squashed policy's samples u reach the transition as tanh(u), what the environment
+// executes, in the model loss and in imagination; the densities stay on u.
+TEST(TanhSquashedPolicy, TheModelSeesTanhOfTheSamplesInTheModelLossAndInImagination) {
+  CoreOptions o = testing::TinyOptions();
+  o.model.zero_init_heads = false;  // Random heads: the objective depends on the actions.
+  o.loss.clip_model_actions = true;
+  CoreOptions squashed = o;
+  squashed.model.tanh_squashed_policy = true;
+  // Two models with the same parameters, one squashed.
+  auto plain_core = testing::MakeCore(o);
+  auto squashed_core = testing::MakeCore(squashed);
+  IvgModelImpl& plain = *plain_core->model();
+  IvgModelImpl& tanh_model = *squashed_core->model();
+  torch::NoGradGuard no_grad;
+  for (auto& p : tanh_model.named_parameters()) p.value().copy_(plain.named_parameters()[p.key()]);
+
+  Batch batch = testing::MakeBatch(o, 2, 23);
+  batch.actions = batch.actions * 3.0;
+  Batch executed = batch;
+  executed.actions = at::tanh(batch.actions);
+  ModelLossTerms squashed_terms = ComputeModelLoss(tanh_model, batch, squashed.loss);
+  ModelLossTerms plain_terms = ComputeModelLoss(plain, executed, o.loss);
+  EXPECT_TRUE(at::allclose(squashed_terms.consistency, plain_terms.consistency));
+  EXPECT_TRUE(at::allclose(squashed_terms.reward, plain_terms.reward));
+  EXPECT_TRUE(at::allclose(squashed_terms.reconstruction_image,
+                           plain_terms.reconstruction_image));
+
+  // Imagination: with every mean near +10 the squashed actions are +1 to within 1e-8, what
+  // the clip executes; with means near 0.5, tanh and the clip differ.
+  at::Tensor noise = at::zeros({o.loss.imagination_horizon, 2 * o.loss.sequence_length(),
+                                o.model.action_size});
+  auto objective_with_means_at = [&](double mean, IvgModelImpl& model) {
+    const int64_t actions = o.model.action_size;
+    model.policy->named_parameters()["fc3.bias"].copy_(
+        at::cat({at::full({actions}, mean), at::full({actions}, -1.0)}));
+    return ComputePolicyLoss(model, squashed_terms.latents, batch.task_ids, noise, o.loss)
+        .item<double>();
+  };
+  EXPECT_NEAR(objective_with_means_at(10.0, tanh_model), objective_with_means_at(10.0, plain),
+              1e-6);
+  EXPECT_GT(std::abs(objective_with_means_at(0.5, tanh_model) -
+                     objective_with_means_at(0.5, plain)),
+            1e-6);
+}
+
 }  // namespace
 }  // namespace ivg::model
 

@@ -45,6 +45,9 @@ TEST(CoreOptionsFromConfig, RejectsWhatTheLoaderRejectsNamingTheField) {
   EXPECT_THAT(CoreOptionsFromConfig(c).status().message(), HasSubstr("model.proprio_low"));
   c = SmokeConfig();
   c.mutable_model()->set_tanh_squashed_policy(true);
+  ASSERT_TRUE(CoreOptionsFromConfig(c).ok());
+  EXPECT_TRUE(CoreOptionsFromConfig(c)->model.tanh_squashed_policy);
+  c.mutable_learner()->set_policy_algorithm(POLICY_CEM);
   EXPECT_THAT(CoreOptionsFromConfig(c).status().message(),
               HasSubstr("model.tanh_squashed_policy"));
   c = SmokeConfig();

@@ -142,6 +142,43 @@ TEST_F(PolicyRunnerTest, LogProbIsTheGaussianDensityOfTheAction) {
     expected += -0.5 * z * z - output->log_std[i] - 0.5 * std::log(2 * M_PI);
   }
   EXPECT_NEAR(output->log_prob, expected, 1e-4);
+  EXPECT_EQ(output->sample, output->action) << "an unsquashed policy executes its sample";
+}
+
+// A tanh-squashed policy executes tanh of its Gaussian sample, inside the bounds however far
+// the mean is, and reports the sample (what replay stores) with its Gaussian density.
+TEST_F(PolicyRunnerTest, TanhSquashedPolicyExecutesTanhOfTheSampleAndKeepsItsDensity) {
+  ExperimentConfig config = config_;
+  config.mutable_model()->set_tanh_squashed_policy(true);
+  auto runner = PolicyRunner::Create(config, /*threads=*/1);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  // The policy's output bias (means, then log-stds) at +3 and -3: means near 3, far beyond
+  // the bounds before the squash, with std 0.05 (its weights start tiny).
+  NamedTensors far = parameters_;
+  for (NamedTensor& named : *far.mutable_tensors()) {
+    if (named.name() != "policy.fc3.bias") continue;
+    auto decoded = TensorFromProto(named.tensor());
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    const int64_t actions = decoded->numel() / 2;
+    const at::Tensor bias = at::cat({at::full({actions}, 3.0), at::full({actions}, -3.0)})
+                                .to(decoded->scalar_type());
+    ASSERT_TRUE(TensorToProto(bias, named.mutable_tensor()).ok());
+  }
+  ASSERT_TRUE((*runner)->Load(far, 4).ok());
+  auto sampled = (*runner)->Act({Frame(0)}, 0, /*deterministic=*/false, 9);
+  auto mean = (*runner)->Act({Frame(0)}, 0, /*deterministic=*/true, 9);
+  ASSERT_TRUE(sampled.ok() && mean.ok());
+  double expected = 0;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_GT(sampled->sample[i], 1.0) << "dimension " << i;
+    EXPECT_NEAR(sampled->action[i], std::tanh(sampled->sample[i]), 1e-6) << "dimension " << i;
+    EXPECT_LT(std::abs(sampled->action[i]), 1.0f) << "dimension " << i;
+    EXPECT_EQ(mean->sample[i], mean->mean[i]) << "dimension " << i;
+    EXPECT_NEAR(mean->action[i], std::tanh(mean->mean[i]), 1e-6) << "dimension " << i;
+    const double z = (sampled->sample[i] - sampled->mean[i]) / std::exp(sampled->log_std[i]);
+    expected += -0.5 * z * z - sampled->log_std[i] - 0.5 * std::log(2 * M_PI);
+  }
+  EXPECT_NEAR(sampled->log_prob, expected, 1e-4);
 }
 
 TEST_F(PolicyRunnerTest, IncompleteParameterSetsAreRefusedAndChangeNothing) {
