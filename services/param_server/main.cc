@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc/server_host.h"
 #include "common/process/service_main.h"
@@ -35,14 +36,21 @@ int Run(ServiceMain& process) {
   const std::string state_dir = absl::GetFlag(FLAGS_state_dir).empty()
                                     ? absl::StrCat(cluster.run_dir(), "/param_server")
                                     : absl::GetFlag(FLAGS_state_dir);
-  auto store = ParameterStore::Create(state_dir);
-  if (!store.ok()) return process.Fail(store.status(), "cannot open the parameter store");
+  auto schema = ParameterSchemaFromConfig(config);
+  if (!schema.ok()) return process.BadConfig(schema.status(), "cannot build the Publish schema");
+  auto store = ParameterStore::Create(state_dir, &*schema);
+  if (!store.ok()) {
+    // A state dir that cannot be created, or holds another model config's parameters, is a
+    // configuration problem: a restart cannot fix it.
+    if (absl::IsFailedPrecondition(store.status())) {
+      return process.BadConfig(store.status(), "cannot use the parameter state dir");
+    }
+    return process.Fail(store.status(), "cannot open the parameter store");
+  }
   metrics::MetricRegistry& registry = metrics::DefaultRegistry();
   auto policy = PolicyServiceImpl::Create(config, &registry);
   if (!policy.ok()) return process.Fail(policy.status(), "cannot create the policy service");
   if (auto latest = (*store)->Latest()) (*policy)->Load(*latest);
-  auto schema = ParameterSchemaFromConfig(config);
-  if (!schema.ok()) return process.BadConfig(schema.status(), "cannot build the Publish schema");
   ParameterServiceImpl parameter_service(
       store->get(), cluster.publish_token(), &registry,
       [policy = policy->get()](std::shared_ptr<const StoredParameters> parameters) {

@@ -24,7 +24,7 @@ std::string StatePath(const std::string& state_dir) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ParameterStore>> ParameterStore::Create(
-    const std::string& state_dir) {
+    const std::string& state_dir, const ParameterSchema* schema) {
   std::shared_ptr<const StoredParameters> loaded;
   if (!state_dir.empty()) {
     std::error_code error;
@@ -40,6 +40,15 @@ absl::StatusOr<std::unique_ptr<ParameterStore>> ParameterStore::Create(
       if (!parameters->ParseFromIstream(&file)) {
         return absl::DataLossError(absl::StrCat(
             "parameter file '", path, "' is corrupt; move it away to start without parameters"));
+      }
+      if (schema != nullptr) {
+        if (absl::Status fits = schema->Check(*parameters); !fits.ok()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "parameter file '", path, "' (version ", parameters->version(),
+              ") does not fit the configured networks: ", fits.message(),
+              "; it was written by a run with another model config: start with another state "
+              "dir (or run_dir), or move it away to start without parameters"));
+        }
       }
       LOG(INFO) << "loaded parameters version " << parameters->version() << " from " << path;
       loaded = std::move(parameters);

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/params.pb.h"
+#include "services/param_server/parameter_schema.h"
 
 namespace ivg::param_server {
 
@@ -23,8 +24,12 @@ using StoredParameters = PublishRequest;
 class ParameterStore {
  public:
   // Loads `<state_dir>/parameters.pb` when it exists; an empty state_dir keeps memory only.
-  // A file that does not parse is an error (it is never silently replaced).
-  static absl::StatusOr<std::unique_ptr<ParameterStore>> Create(const std::string& state_dir);
+  // A file that does not parse is an error (it is never silently replaced), and so is one
+  // that does not fit `schema` when given (FAILED_PRECONDITION naming the file and the first
+  // tensor that does not fit): a state dir written by a run with another model config, whose
+  // set no actor could load, is refused at startup instead of being served to every actor.
+  static absl::StatusOr<std::unique_ptr<ParameterStore>> Create(
+      const std::string& state_dir, const ParameterSchema* schema = nullptr);
 
   // Stores `parameters` if its version is above the stored one (FAILED_PRECONDITION
   // otherwise) and returns the stored version. Durable on disk before it returns.

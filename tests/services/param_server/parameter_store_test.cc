@@ -86,5 +86,33 @@ TEST(ParameterStore, CorruptStateFileIsAnErrorNotASilentReset) {
   EXPECT_THAT(store.status().message(), HasSubstr("parameters.pb"));
 }
 
+// A state dir written by a run with another model config holds a set no actor can load: the
+// store refuses it at startup, naming the file and the tensor, and leaves the file in place.
+TEST(ParameterStore, AStoredSetThatDoesNotFitTheConfiguredNetworksIsRefused) {
+  const std::string dir = FreshDir("other_config");
+  {
+    auto store = ParameterStore::Create(dir);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Publish(MakeParameters(7, 1.0f)).ok());
+  }
+  auto schema_with_shape = [](int64_t size) {
+    TensorSpec spec;
+    spec.shape = {size};
+    return ParameterSchema({{"policy.mean.weight", spec}}, {});
+  };
+  const ParameterSchema same = schema_with_shape(2);
+  auto fits = ParameterStore::Create(dir, &same);
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_EQ((*fits)->version(), 7);
+
+  const ParameterSchema other = schema_with_shape(3);
+  auto refused = ParameterStore::Create(dir, &other);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("parameters.pb"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("policy.mean.weight"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/parameters.pb"));
+}
+
 }  // namespace
 }  // namespace ivg::param_server
