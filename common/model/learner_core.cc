@@ -253,9 +253,7 @@ void LearnerCore::FillDiagnostics(const ModelLossTerms& terms, const Batch& batc
   const at::Tensor after = x.slice(1, 1, l).reshape({b * (l - 1), x.size(2)});
   const at::Tensor predicted_reward =
       HeadReward(*model_->reward, after, ids.repeat_interleave(l - 1)).view({b, l - 1});
-  const at::Tensor rewards = batch.rewards.to(x.options());  // [B, L, M]
-  const at::Tensor task_reward =
-      rewards.gather(2, ids.view({-1, 1, 1}).expand({b, l, 1})).squeeze(2).slice(1, 0, l - 1);
+  const at::Tensor task_reward = TaskReward(batch.rewards.to(x.options()), ids).slice(1, 0, l - 1);
   d->reward_explained_variance = ExplainedVariance(predicted_reward, task_reward);
   // Summed as tensors and read once per group: one host read per group, not per parameter.
   std::map<std::string, at::Tensor> squares;

@@ -158,12 +158,6 @@ at::Tensor UnitImages(const at::Tensor& pixels, const at::Tensor& like) {
   return pixels.to(like.options()) / 255.0;
 }
 
-at::Tensor TaskReward(const at::Tensor& rewards, const at::Tensor& task_ids) {
-  // rewards [B, L, M], task_ids [B] -> [B, L].
-  at::Tensor index = task_ids.view({-1, 1, 1}).expand({rewards.size(0), rewards.size(1), 1});
-  return rewards.gather(2, index).squeeze(2);
-}
-
 // What the transition and the Q critic see for policy samples u (replayed or imagined): the
 // action the environment executes, tanh(u) or u clipped to [-1, 1] (clip_model_actions), or
 // the raw sample. The policy densities (V-trace, the KL) stay on u.
@@ -174,6 +168,11 @@ at::Tensor ModelInputAction(const at::Tensor& u, const ModelOptions& model,
 }
 
 }  // namespace
+
+at::Tensor TaskReward(const at::Tensor& rewards, const at::Tensor& task_ids) {
+  at::Tensor index = task_ids.view({-1, 1, 1}).expand({rewards.size(0), rewards.size(1), 1});
+  return rewards.gather(2, index).squeeze(2);
+}
 
 at::Tensor OpenLoopRollout(TransitionImpl& transition, const at::Tensor& latents,
                            const at::Tensor& actions, int burn_in) {

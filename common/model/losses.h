@@ -139,6 +139,9 @@ at::Tensor BinaryCrossEntropyWithLogitsMean(const at::Tensor& logits, const at::
 // scale_value_by_one_minus_gamma, else 1. Divide a head's output by it for reward units.
 double ValueScale(const LossOptions& options);
 
+// Each row's reward of its own task: rewards [B, L, M], task_ids [B] (int64) -> [B, L].
+at::Tensor TaskReward(const at::Tensor& rewards, const at::Tensor& task_ids);
+
 // One-hot task rows [.., M] in the dtype of `like`.
 at::Tensor TaskOneHot(const at::Tensor& task_ids, int num_tasks, const at::Tensor& like);
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <torch/utils.h>
@@ -34,6 +35,19 @@ using model::LearnerCore;
 using model::LossValues;
 using model::SliceBatch;
 using model::StepStats;
+
+// The scalar diagnostics of a step by their ivg_learner_diagnostic{name} label: one list for
+// registering the series and for setting them.
+std::vector<std::pair<const char*, double>> NamedDiagnostics(const model::StepDiagnostics& d) {
+  return {{"policy_log_std_mean", d.policy_log_std_mean},
+          {"policy_abs_mean_action", d.policy_abs_mean_action},
+          {"policy_mean_outside_bounds", d.policy_mean_outside_bounds},
+          {"imagined_objective", d.imagined_objective},
+          {"value_mean", d.value_mean},
+          {"value_target_mean", d.value_target_mean},
+          {"reward_explained_variance", d.reward_explained_variance},
+          {"value_explained_variance", d.value_explained_variance}};
+}
 
 // The learner's Prometheus series (names documented in services/learner/README.md).
 struct LearnerMetrics {
@@ -104,10 +118,7 @@ struct LearnerMetrics {
         "value and its V-trace target (reward units), and the explained variance of the reward "
         "and value heads on the encoder's latents (1 exact, 0 the batch mean, NaN no variance).",
         {"name"});
-    for (const char* name : {"policy_log_std_mean", "policy_abs_mean_action",
-                             "policy_mean_outside_bounds", "imagined_objective", "value_mean",
-                             "value_target_mean", "reward_explained_variance",
-                             "value_explained_variance"}) {
+    for (const auto& [name, unused] : NamedDiagnostics(model::StepDiagnostics())) {
       diagnostic[name] = diagnostics.WithLabels({name});
     }
     module_grad_norm = &r.AddGauge("ivg_learner_module_grad_norm",
@@ -377,14 +388,7 @@ absl::Status Learner::Step() {
     metrics_->model_grad_norm->Set(stats.model_grad_norm);
     metrics_->policy_grad_norm->Set(stats.policy_grad_norm);
     const model::StepDiagnostics& d = stats.diagnostics;
-    metrics_->diagnostic["policy_log_std_mean"]->Set(d.policy_log_std_mean);
-    metrics_->diagnostic["policy_abs_mean_action"]->Set(d.policy_abs_mean_action);
-    metrics_->diagnostic["policy_mean_outside_bounds"]->Set(d.policy_mean_outside_bounds);
-    metrics_->diagnostic["imagined_objective"]->Set(d.imagined_objective);
-    metrics_->diagnostic["value_mean"]->Set(d.value_mean);
-    metrics_->diagnostic["value_target_mean"]->Set(d.value_target_mean);
-    metrics_->diagnostic["reward_explained_variance"]->Set(d.reward_explained_variance);
-    metrics_->diagnostic["value_explained_variance"]->Set(d.value_explained_variance);
+    for (const auto& [name, value] : NamedDiagnostics(d)) metrics_->diagnostic[name]->Set(value);
     for (const auto& [module, norm] : d.grad_norms) {
       metrics_->module_grad_norm->WithLabels({module})->Set(norm);
     }

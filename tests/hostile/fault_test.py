@@ -120,9 +120,11 @@ class KillNineOfEveryProcessKind(unittest.TestCase):
         except grpc.RpcError:
             return -1
 
+    def learner_log(self, rank):
+        return os.path.join(self.run_dir, "logs", "learner-%d.log" % rank)
+
     def resumed_steps(self, rank):
-        path = os.path.join(self.run_dir, "logs", "learner-%d.log" % rank)
-        with open(path, errors="replace") as f:
+        with open(self.learner_log(rank), errors="replace") as f:
             return [int(s) for s in re.findall(r"Resumed from \S+ at step (\d+)", f.read())]
 
     def wait(self, what, condition, timeout=RECOVERY_SECONDS):
@@ -155,7 +157,7 @@ class KillNineOfEveryProcessKind(unittest.TestCase):
             print(self.cluster.output()[-4000:])
             # The run directory goes with the cleanup: keep what says why a rank did not resume.
             for rank in (0, 1):
-                path = os.path.join(self.run_dir, "logs", "learner-%d.log" % rank)
+                path = self.learner_log(rank)
                 if os.path.exists(path):
                     with open(path, errors="replace") as f:
                         print("--- %s (last 3000 characters)\n%s" % (path, f.read()[-3000:]))
