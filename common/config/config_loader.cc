@@ -305,6 +305,17 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
     return error(absl::StrCat("field 'env.image_size' must be 64 (the decoder's output), got ",
                               env.image_size()));
   }
+  if (env.proprio_with_object_offsets()) {
+    // Red, blue, then the distractor if any: 3 offset values each after the 17 features.
+    const int objects = 2 + (env.distractor() != DISTRACTOR_NONE ? 1 : 0);
+    const int expected = 17 + 3 * objects;
+    if (model.proprio_size() != expected) {
+      return error(absl::StrCat("field 'model.proprio_size' must be ", expected,
+                                " with 'env.proprio_with_object_offsets' (17 features and 3 "
+                                "per object for ", objects, " objects), got ",
+                                model.proprio_size()));
+    }
+  }
   if (model.proprio_low_size() != model.proprio_high_size() ||
       (model.proprio_low_size() != 0 && model.proprio_low_size() != model.proprio_size())) {
     return error(absl::StrCat("fields 'model.proprio_low' and 'model.proprio_high' must both be "

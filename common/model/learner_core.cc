@@ -255,6 +255,17 @@ void LearnerCore::FillDiagnostics(const ModelLossTerms& terms, const Batch& batc
       HeadReward(*model_->reward, after, ids.repeat_interleave(l - 1)).view({b, l - 1});
   const at::Tensor task_reward = TaskReward(batch.rewards.to(x.options()), ids).slice(1, 0, l - 1);
   d->reward_explained_variance = ExplainedVariance(predicted_reward, task_reward);
+  d->open_loop_reward_explained_variance = std::numeric_limits<double>::quiet_NaN();
+  if (terms.predicted_latents.defined()) {
+    const at::Tensor g = terms.predicted_latents.detach();  // times h..l-1
+    const int64_t k = g.size(1);
+    const at::Tensor open_loop_reward =
+        HeadReward(*model_->reward, g.reshape({b * k, g.size(2)}), ids.repeat_interleave(k))
+            .view({b, k});
+    d->open_loop_reward_explained_variance =
+        ExplainedVariance(open_loop_reward, TaskReward(batch.rewards.to(x.options()), ids)
+                                                .slice(1, l - 1 - k, l - 1));
+  }
   // Summed as tensors and read once per group: one host read per group, not per parameter.
   std::map<std::string, at::Tensor> squares;
   for (const auto& item : model_->named_parameters(/*recurse=*/true)) {

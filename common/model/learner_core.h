@@ -54,9 +54,14 @@ struct StepDiagnostics {
   // explained variance 1 - Var(y - y_hat) / Var(y) (1 exact, 0 no better than the batch
   // mean, negative worse; NaN when y does not vary over the batch) on the encoder's latents
   // e_t. Reward head r_hat(e_{t+1}) against r_t; value head V(e_t) against the V-trace
-  // targets. The model loss trains both on the transition's predictions g_t instead.
+  // targets. The model loss trains both on the transition's predictions g_t (and with
+  // reward_loss_on_encodings the reward head on e_t as well).
   double reward_explained_variance = 0;
   double value_explained_variance = 0;
+  // The reward head where the model loss trains it: r_hat(g_{t+1}) against r_t on the
+  // open-loop predictions (NaN for model-free SVG(0), which has none). Against the number
+  // above: whether the head fits at all, or only off the states the policy starts from.
+  double open_loop_reward_explained_variance = 0;
   // Gradient norm per module group (encoder, transition, decoder, heads, policy), before
   // averaging across learners and clipping.
   std::map<std::string, double> grad_norms;

@@ -245,7 +245,14 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
         BinaryCrossEntropyWithLogitsMean(image_logits, images.slice(1, h, l));
     out.reconstruction_proprio = (proprio_pred - proprio.slice(1, h, l)).pow(2).mean();
     out.consistency = (e.slice(1, h, l) - gs).pow(2).mean();
+    out.predicted_latents = gs;
+    // r_hat reads the latent after the action: g_{t+1} (and e_{t+1}) predict r_t.
     out.reward = (model.reward->forward(gs) - rewards.slice(1, h - 1, l - 1)).pow(2).mean();
+    if (o.reward_loss_on_encodings) {
+      at::Tensor on_encodings =
+          (model.reward->forward(e.slice(1, 1, l)) - rewards.slice(1, 0, l - 1)).pow(2).mean();
+      out.reward = 0.5 * (out.reward + on_encodings);
+    }
   }
 
   // V-trace targets from the target network psi, with detached policy log-densities.

@@ -98,11 +98,16 @@ struct ModelLossTerms {
   at::Tensor reconstruction_image;    // BCE, mean per pixel and channel.
   at::Tensor reconstruction_proprio;  // Squared error, mean per dimension.
   at::Tensor consistency;             // ||e_t - g_t||^2, mean per latent dimension.
+  // ||r_hat(g_{t+1}) - r_t||^2, and with reward_loss_on_encodings its mean with the same on
+  // e_{t+1}; mean per step and task.
   at::Tensor reward;
   at::Tensor value;
   at::Tensor q;  // SVG(0) critic; zero otherwise.
   // Encoded latents e [B, L, D] (with graph); the policy objective starts from them detached.
   at::Tensor latents;
+  // The open-loop predictions g [B, K, D] for times H..L-1 (with graph); undefined for
+  // model-free SVG(0).
+  at::Tensor predicted_latents;
   // V-trace targets [B, L] in reward units (diagnostics and tests).
   at::Tensor vtrace_targets;
 };

@@ -70,6 +70,8 @@ struct LossOptions {
   int pg_rollouts = 100;
   // CEM only: the planner's search.
   CemOptions cem;
+  // Also train the reward head on the encodings e_{t+1} (beside eq. 5's open-loop g_{t+1}).
+  bool reward_loss_on_encodings = false;
   // The transition and Q see actions clipped to [-1, 1] (what the environment executes).
   bool clip_model_actions = false;
   double gamma = 0.99;

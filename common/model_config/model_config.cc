@@ -48,6 +48,7 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
   o.loss.cem.elites = l.cem_elites();
   o.loss.gamma = l.gamma();
   o.loss.alpha_reward = l.alpha_reward();
+  o.loss.reward_loss_on_encodings = l.reward_loss_on_encodings();
   o.loss.beta_value = l.beta_value();
   o.loss.zeta_consistency = l.zeta_consistency();
   o.loss.reconstruction_weight = l.reconstruction_weight();
@@ -73,7 +74,15 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
 
 ProprioBounds ProprioBoundsFromConfig(const ExperimentConfig& config) {
   const ModelConfig& m = config.model();
-  if (m.proprio_low_size() == 0) return DefaultProprioBounds(m.proprio_size());
+  if (m.proprio_low_size() == 0) {
+    if (!config.env().proprio_with_object_offsets()) return DefaultProprioBounds(m.proprio_size());
+    // The 17 features' bounds, then the objects' offsets from the TCP: the workspace is
+    // within a metre of the TCP in every direction (a 60 x 30 cm table, 35 cm of height).
+    ProprioBounds bounds = DefaultProprioBounds(static_cast<int>(kProprioDims));
+    bounds.low.resize(m.proprio_size(), -1.0);
+    bounds.high.resize(m.proprio_size(), 1.0);
+    return bounds;
+  }
   ProprioBounds bounds;
   bounds.low.assign(m.proprio_low().begin(), m.proprio_low().end());
   bounds.high.assign(m.proprio_high().begin(), m.proprio_high().end());

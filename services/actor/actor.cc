@@ -9,6 +9,7 @@
 #include "common/grpc/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "glog/logging.h"
+#include "services/actor/env/model_proprio.h"
 #include "services/actor/episode_success.h"
 #include "services/actor/parameter_fetch.h"
 
@@ -222,16 +223,17 @@ absl::Status Actor::RunEpisode() {
   while (true) {
     // Each frame's CNN features are computed once; the LSTM re-runs over the last H frames
     // from a fresh state (ALGORITHM.md, "Actors").
+    const std::vector<float> proprio = env::ModelProprio(step.observation, config_.env());
     const absl::Time inference_start = absl::Now();
     IVG_ASSIGN_OR_RETURN(
         policy::PolicyOutput output,
-        policy_->ActOnNewestFrame({step.observation.pixels, step.observation.proprio}, task_index,
+        policy_->ActOnNewestFrame({step.observation.pixels, proprio}, task_index,
                                   /*deterministic=*/false, rng_()));
     inference_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - inference_start));
 
     Step* record = episode.add_steps();
     record->set_image(step.observation.pixels.data(), step.observation.pixels.size());
-    record->mutable_proprio()->Add(step.observation.proprio.begin(), step.observation.proprio.end());
+    record->mutable_proprio()->Add(proprio.begin(), proprio.end());
     record->mutable_action()->Add(output.sample.begin(), output.sample.end());
     record->set_behaviour_log_prob(output.log_prob);
 

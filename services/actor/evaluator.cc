@@ -18,6 +18,7 @@
 #include "common/image/apng_writer.h"
 #include "common/status/status_macros.h"
 #include "glog/logging.h"
+#include "services/actor/env/model_proprio.h"
 #include "services/actor/env/scripted_policies.h"
 #include "services/actor/episode_success.h"
 #include "services/actor/eval_video.h"
@@ -148,8 +149,9 @@ absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, 
       case EvalPolicy::kLearned: {
         IVG_ASSIGN_OR_RETURN(
             policy::PolicyOutput output,
-            policy_->ActOnNewestFrame({step.observation.pixels, step.observation.proprio},
-                                      task_index, /*deterministic=*/true, /*seed=*/0));
+            policy_->ActOnNewestFrame(
+                {step.observation.pixels, env::ModelProprio(step.observation, config_.env())},
+                task_index, /*deterministic=*/true, /*seed=*/0));
         action = std::move(output.action);
         break;
       }

@@ -46,6 +46,7 @@ std::vector<std::pair<const char*, double>> NamedDiagnostics(const model::StepDi
           {"value_mean", d.value_mean},
           {"value_target_mean", d.value_target_mean},
           {"reward_explained_variance", d.reward_explained_variance},
+          {"open_loop_reward_explained_variance", d.open_loop_reward_explained_variance},
           {"value_explained_variance", d.value_explained_variance}};
 }
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -16,6 +17,7 @@
 #include "common/grpc/grpc_status.h"
 #include "proto/episode.pb.h"
 #include "proto/policy.grpc.pb.h"
+#include "services/actor/env/model_proprio.h"
 #include "services/actor/env/sawyer_env.h"
 
 ABSL_FLAG(std::string, address, "", "Policy service host:port; empty = cluster.param_server_address.");
@@ -67,7 +69,8 @@ int main(int argc, char** argv) {
     }
     ivg::Observation* frame = request.add_history();
     frame->set_image(step->observation.pixels.data(), step->observation.pixels.size());
-    frame->mutable_proprio()->Add(step->observation.proprio.begin(), step->observation.proprio.end());
+    const std::vector<float> proprio = ivg::env::ModelProprio(step->observation, config->env());
+    frame->mutable_proprio()->Add(proprio.begin(), proprio.end());
   }
   const std::string address = absl::GetFlag(FLAGS_address).empty()
                                   ? config->cluster().param_server_address()

@@ -179,6 +179,20 @@ TEST(ConfigLoader, CrossFieldRulesAreChecked) {
   ASSERT_FALSE(stray_model_loss.ok());
   EXPECT_THAT(stray_model_loss.status().message(), HasSubstr("learner.svg0_model_loss"));
 
+  // The object offsets lengthen the proprioception by 3 per object (2, or 3 with a
+  // distractor), and the model must be configured to read them.
+  auto offsets = LoadExperimentConfig("", {"env.proprio_with_object_offsets=true"});
+  ASSERT_FALSE(offsets.ok());
+  EXPECT_THAT(offsets.status().message(), HasSubstr("'model.proprio_size' must be 23"));
+  EXPECT_TRUE(LoadExperimentConfig(
+                  "", {"env.proprio_with_object_offsets=true", "model.proprio_size=23"})
+                  .ok());
+  auto distractor = LoadExperimentConfig(
+      "", {"env.proprio_with_object_offsets=true", "model.proprio_size=23",
+           "env.distractor=DISTRACTOR_YELLOW_BALL"});
+  ASSERT_FALSE(distractor.ok());
+  EXPECT_THAT(distractor.status().message(), HasSubstr("must be 26"));
+
   auto too_long = LoadExperimentConfig("", {"env.episode_steps=6"});
   ASSERT_FALSE(too_long.ok());
   EXPECT_THAT(too_long.status().message(), HasSubstr("env.episode_steps"));

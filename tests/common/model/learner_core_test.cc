@@ -469,6 +469,7 @@ TEST(LearnerCore, StepReportsPolicyValueAndPerModuleGradientDiagnostics) {
   // Zero-initialised heads predict a constant (0), which explains none of the variance of
   // the batch's (random, varying) rewards and targets: exactly 0.
   EXPECT_NEAR(d.reward_explained_variance, 0.0, 1e-9);
+  EXPECT_NEAR(d.open_loop_reward_explained_variance, 0.0, 1e-9);
   EXPECT_NEAR(d.value_explained_variance, 0.0, 1e-9);
 }
 

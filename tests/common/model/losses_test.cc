@@ -488,6 +488,50 @@ TEST(ClipModelActions, TheModelLossSeesExecutedActionsAndImaginationStopsPushing
       << "without clipping the raw actions reach the model";
 }
 
+// With reward_loss_on_encodings the reward term is the mean of eq. 5's open-loop term and
+// the same regression on the encodings, r_hat(e_{t+1}) against r_t for every step; only the
+// reward term changes, and the encoder then gets a reward gradient that does not pass
+// through the transition.
+TEST(RewardLossOnEncodings, IsTheMeanOfTheOpenLoopAndTheEncodedTerms) {
+  CoreOptions o = testing::TinyOptions();
+  o.model.zero_init_heads = false;  // A random reward head: both terms are nonzero.
+  auto core = testing::MakeCore(o);
+  IvgModelImpl& m = *core->model();
+  Batch batch = testing::MakeBatch(o, 2, 31);
+  LossOptions on = o.loss;
+  on.reward_loss_on_encodings = true;
+  ModelLossTerms paper = ComputeModelLoss(m, batch, o.loss);
+  ModelLossTerms both = ComputeModelLoss(m, batch, on);
+
+  const int64_t l = o.loss.sequence_length();
+  at::Tensor encoded_term =
+      (m.reward->forward(paper.latents.slice(1, 1, l)) -
+       batch.rewards.slice(1, 0, l - 1).to(paper.latents.options()))
+          .pow(2)
+          .mean();
+  EXPECT_NEAR(both.reward.item<double>(),
+              0.5 * (paper.reward.item<double>() + encoded_term.item<double>()), 1e-6);
+  EXPECT_GT(std::abs(both.reward.item<double>() - paper.reward.item<double>()), 1e-6);
+  EXPECT_TRUE(at::allclose(both.consistency, paper.consistency));
+  EXPECT_TRUE(at::allclose(both.value, paper.value));
+  EXPECT_TRUE(at::allclose(both.reconstruction_image, paper.reconstruction_image));
+
+  // The encoded term trains the encoder and the head without passing through the
+  // transition; the open-loop term reaches the encoder only through it.
+  auto squared_gradient = [](const at::Tensor& loss, const std::vector<at::Tensor>& params) {
+    auto grads = torch::autograd::grad({loss}, params, {}, /*retain_graph=*/true, false,
+                                       /*allow_unused=*/true);
+    double sum = 0;
+    for (const auto& g : grads) {
+      if (g.defined()) sum += g.pow(2).sum().item<double>();
+    }
+    return sum;
+  };
+  EXPECT_GT(squared_gradient(encoded_term, m.encoder->parameters()), 0.0);
+  EXPECT_EQ(squared_gradient(encoded_term, m.transition->parameters()), 0.0);
+  EXPECT_GT(squared_gradient(paper.reward, m.transition->parameters()), 0.0);
+}
+
 // A tanh-squashed policy's samples u reach the transition as tanh(u), what the environment
 // executes, in the model loss and in imagination; the densities stay on u.
 TEST(TanhSquashedPolicy, TheModelSeesTanhOfTheSamplesInTheModelLossAndInImagination) {

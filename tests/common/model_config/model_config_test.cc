@@ -74,5 +74,20 @@ TEST(ProprioBoundsFromConfig, UsesTheEnvironmentBoundsUnlessTheConfigSetsItsOwn)
   EXPECT_DOUBLE_EQ(own.high[2], 3.0);
 }
 
+TEST(ProprioBoundsFromConfig, ObjectOffsetsFollowTheEnvironmentBoundsWithinAMetre) {
+  ExperimentConfig c = SmokeConfig();
+  c.mutable_env()->set_proprio_with_object_offsets(true);
+  c.mutable_model()->set_proprio_size(23);
+  ProprioBounds bounds = ProprioBoundsFromConfig(c);
+  ASSERT_EQ(bounds.low.size(), 23u);
+  ASSERT_EQ(bounds.high.size(), 23u);
+  EXPECT_DOUBLE_EQ(bounds.low[16], kProprioLow[16]);
+  EXPECT_DOUBLE_EQ(bounds.high[16], kProprioHigh[16]);
+  for (int i = 17; i < 23; ++i) {
+    EXPECT_DOUBLE_EQ(bounds.low[i], -1.0) << i;
+    EXPECT_DOUBLE_EQ(bounds.high[i], 1.0) << i;
+  }
+}
+
 }  // namespace
 }  // namespace ivg::model

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "gtest/gtest.h"
+#include "services/actor/env/model_proprio.h"
 #include "services/actor/env/mujoco_handles.h"
 #include "services/actor/env/sawyer_env.h"
 #include "services/actor/env/scene_xml.h"
@@ -179,6 +180,26 @@ TEST_F(EnvApi, DelayedProprioceptionLagsByTheConfiguredSteps) {
     EXPECT_EQ(b->rewards, a->rewards);  // rewards are never delayed
   }
   EXPECT_NE(history[10], history[8]);
+}
+
+TEST_F(EnvApi, ModelProprioAppendsEachObjectsOffsetFromTheTcpOnlyWhenConfigured) {
+  auto env = Make(EnvConfig());
+  auto ts = env->Reset(13);
+  ASSERT_TRUE(ts.ok());
+  EnvConfig plain;
+  const std::vector<float> p = ModelProprio(ts->observation, plain);
+  EXPECT_EQ(p, std::vector<float>(ts->observation.proprio.begin(),
+                                  ts->observation.proprio.end()));
+  EnvConfig with_offsets;
+  with_offsets.set_proprio_with_object_offsets(true);
+  const std::vector<float> q = ModelProprio(ts->observation, with_offsets);
+  ASSERT_EQ(q.size(), static_cast<size_t>(kProprioSize + 2 * 3));
+  const Vec3 tcp = env->TcpPosition();
+  for (int k = 0; k < 2; ++k) {
+    const Vec3 o = env->ObjectPosition(k == 0 ? ObjectId::kRed : ObjectId::kBlue);
+    for (int i = 0; i < 3; ++i) EXPECT_NEAR(q[kProprioSize + 3 * k + i], o[i] - tcp[i], 1e-5);
+  }
+  for (int i = 0; i < kProprioSize; ++i) EXPECT_EQ(q[i], ts->observation.proprio[i]);
 }
 
 TEST_F(EnvApi, ObjectStateHoldsPoseVelocityAndOffsetFromTheTcp) {
