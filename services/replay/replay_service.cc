@@ -146,7 +146,7 @@ grpc::Status ReplayServiceImpl::Sample(grpc::ServerContext* context, const Sampl
     absl::StatusOr<SequenceBatch> batch = DecodeCompressedSequences(chunks);
     if (!batch.ok()) return ToGrpcStatus(batch.status());
     *response->mutable_batch() = *std::move(batch);
-    return grpc::Status::OK;
+    return CheckResponseSize(*request, response);
   }
   if (request->compressed()) {
     for (SampledSequence& s : *sampled) {
@@ -156,7 +156,7 @@ grpc::Status ReplayServiceImpl::Sample(grpc::ServerContext* context, const Sampl
       c->set_task_id(s.task_id);
       c->set_probability(s.probability);
     }
-    return grpc::Status::OK;
+    return CheckResponseSize(*request, response);
   }
   std::vector<const Episode*> windows;
   std::vector<uint64_t> keys;
@@ -170,7 +170,20 @@ grpc::Status ReplayServiceImpl::Sample(grpc::ServerContext* context, const Sampl
   absl::StatusOr<SequenceBatch> batch = BuildSequenceBatch(windows, keys, probabilities);
   if (!batch.ok()) return ToGrpcStatus(batch.status());
   *response->mutable_batch() = *std::move(batch);
-  return grpc::Status::OK;
+  return CheckResponseSize(*request, response);
+}
+
+grpc::Status ReplayServiceImpl::CheckResponseSize(const SampleRequest& request,
+                                                  SampleResponse* response) {
+  const size_t bytes = response->ByteSizeLong();
+  if (bytes <= static_cast<size_t>(options_.max_response_bytes)) return grpc::Status::OK;
+  metrics_.rejected_too_large->Increment();
+  response->Clear();
+  return ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+      "the sampled batch of ", request.batch_size(), " sequences",
+      request.compressed() ? " (compressed)" : "", " is ", bytes,
+      " bytes, above the response limit ", options_.max_response_bytes,
+      " (cluster.max_message_bytes); sample fewer")));
 }
 
 grpc::Status ReplayServiceImpl::ServerInfo(grpc::ServerContext*, const ServerInfoRequest*,

@@ -23,7 +23,9 @@ struct ReplayServiceOptions {
   // Largest batch_size of one Sample call.
   int32_t max_batch_size = 4096;
   // Largest Sample response (serialized bytes; the server's send limit). A decoded batch that
-  // would exceed it is refused before anything is read from Redis or allocated.
+  // would exceed it is refused before anything is read from Redis or allocated; any other
+  // response above it (compressed sequences, whose size is known only once read) is refused
+  // with the same error naming its size, instead of gRPC's unnamed send failure.
   int64_t max_response_bytes = 256 << 20;
   // Longest a call waits for the rate limiter when its client set no deadline (or a longer
   // one), so a call without a deadline cannot hold a server thread forever.
@@ -59,6 +61,9 @@ class ReplayServiceImpl final : public ReplayService::Service {
                                                  absl::Time deadline);
   // NOT_FOUND unless `name` (empty = default) is this server's table.
   absl::Status CheckTable(const std::string& name);
+  // OK, or RESOURCE_EXHAUSTED (response cleared) when the built response exceeds
+  // max_response_bytes.
+  grpc::Status CheckResponseSize(const SampleRequest& request, SampleResponse* response);
 
   const ReplayServiceOptions options_;
   RedisConnectionPool* const pool_;

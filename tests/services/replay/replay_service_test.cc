@@ -34,6 +34,7 @@ class ReplayServiceTest : public ::testing::Test {
     options.table.episode_spec.num_rewards = 1;
     options.max_request_bytes = 8 << 20;
     options.max_blocking = max_blocking_;
+    options.max_response_bytes = max_response_bytes_;
     auto service = ReplayServiceImpl::Create(options, pool_.get(), &registry_);
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = *std::move(service);
@@ -75,6 +76,7 @@ class ReplayServiceTest : public ::testing::Test {
   std::unique_ptr<GrpcServerHost> host_;
   // Server-side cap on rate-limiter waits (ReplayServiceOptions::max_blocking).
   absl::Duration max_blocking_ = absl::Minutes(2);
+  int64_t max_response_bytes_ = 256 << 20;
   std::unique_ptr<ReplayService::Stub> stub_;
 };
 
@@ -277,6 +279,36 @@ TEST_F(ReplayServiceTest, ADecodedSampleAboveTheResponseLimitIsRefusedBeforeSamp
   request.set_batch_size(2);
   auto again = MakeClientContext(absl::Seconds(10));
   EXPECT_TRUE(stub_->Sample(again.get(), request, &response).ok());
+}
+
+class ReplayServiceSmallResponseTest : public ReplayServiceTest {
+ protected:
+  ReplayServiceSmallResponseTest() { max_response_bytes_ = 64 << 10; }
+};
+
+// Compressed sequences' size is known only once read: a response above the limit is refused
+// naming its size and the limit (gRPC's own send limit would fail it without either), and
+// the server goes on serving.
+TEST_F(ReplayServiceSmallResponseTest, ACompressedSampleAboveTheResponseLimitIsRefusedNamingIt) {
+  testing::SyntheticEpisodeOptions o;
+  o.num_steps = 20;
+  o.noise_amplitude = 40;  // Pixel noise: each compressed sequence is far above 8 KB.
+  InsertEpisodeResponse inserted;
+  ASSERT_TRUE(Insert(testing::MakeSyntheticEpisode(o), &inserted).ok());
+  SampleRequest request;
+  request.set_batch_size(8);
+  request.set_compressed(true);
+  SampleResponse response;
+  auto context = MakeClientContext(absl::Seconds(10));
+  const grpc::Status status = stub_->Sample(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_NE(status.error_message().find("8 sequences (compressed)"), std::string::npos)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("above the response limit 65536"), std::string::npos)
+      << status.error_message();
+  ServerInfoResponse info;
+  auto again = MakeClientContext(absl::Seconds(10));
+  EXPECT_TRUE(stub_->ServerInfo(again.get(), ServerInfoRequest(), &info).ok());
 }
 
 class ReplayServiceShortBlockingTest : public ReplayServiceTest {

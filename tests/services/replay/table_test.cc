@@ -67,6 +67,19 @@ class TableTest : public ::testing::Test {
   std::unique_ptr<RedisConnection> admin_;
 };
 
+
+// The episodes a table accepts have the sizes the configured model reads (a run with object
+// offsets in the proprioception records 23 values per step, not the Sawyer's 17).
+TEST(TableOptionsFromConfig, TakesTheEpisodeSizesFromTheConfig) {
+  ExperimentConfig config;
+  config.mutable_model()->set_proprio_size(23);
+  config.mutable_model()->set_action_size(4);
+  const TableOptions o = TableOptions::FromConfig(config);
+  EXPECT_EQ(o.episode_spec.proprio_size, 23);
+  EXPECT_EQ(o.episode_spec.action_size, 4);
+  EXPECT_EQ(o.episode_spec.image_size, 64);
+}
+
 TEST_F(TableTest, InsertThenSampleRoundTripsStepsByteExact) {
   auto table = MakeTable(Options());
   const Episode episode = MakeEpisode(1, /*steps=*/20, /*task=*/2);
