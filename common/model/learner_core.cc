@@ -146,6 +146,9 @@ std::string ModelOptionsFingerprint(const ModelOptions& o) {
       << ",head_hid=" << o.head_hidden << ",proprio=" << o.proprio_size
       << ",action=" << o.action_size << ",image=" << o.image_channels << "x" << o.image_size
       << ",tasks=" << o.num_tasks << ",q=" << (o.with_q_critic ? 1 : 0);
+  // Named only when not the paper's average pooling, so earlier runs keep their fingerprint.
+  if (o.encoder_pooling == EncoderPooling::kSpatialSoftmax) out << ",pool=spatial_softmax";
+  if (o.encoder_pooling == EncoderPooling::kFlatten) out << ",pool=flatten";
   return out.str();
 }
 

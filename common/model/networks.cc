@@ -49,8 +49,29 @@ torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
   return EluInPlace(y + conv2_->forward(EluInPlace(conv1_->forward(y))));
 }
 
+torch::Tensor SpatialSoftArgmax(const torch::Tensor& x) {
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  torch::Tensor p = torch::softmax(x.reshape({n, c, h * w}), -1).view({n, c, h, w});
+  torch::Tensor ys = torch::linspace(-1.0, 1.0, h, x.options());
+  torch::Tensor xs = torch::linspace(-1.0, 1.0, w, x.options());
+  torch::Tensor expected_x = (p.sum(2) * xs).sum(2);  // Marginal over rows, then E[x].
+  torch::Tensor expected_y = (p.sum(3) * ys).sum(2);
+  return torch::cat({expected_x, expected_y}, 1);
+}
+
+int ImageFeatureSize(const ModelOptions& o) {
+  const int side = o.image_size / 8;  // Three stride-2 blocks.
+  switch (o.encoder_pooling) {
+    case EncoderPooling::kSpatialSoftmax: return 2 * o.encoder_channels;
+    case EncoderPooling::kFlatten: return o.encoder_channels * side * side;
+    case EncoderPooling::kAverage: break;
+  }
+  return o.encoder_channels;
+}
+
 EncoderImpl::EncoderImpl(const ModelOptions& o)
-    : conv0_(register_module("conv0", Conv(o.image_channels, o.encoder_channels, 3, 1))),
+    : pooling_(o.encoder_pooling),
+      conv0_(register_module("conv0", Conv(o.image_channels, o.encoder_channels, 3, 1))),
       block1_(register_module("block1", ResidualBlock(o.encoder_channels))),
       block2_(register_module("block2", ResidualBlock(o.encoder_channels))),
       block3_(register_module("block3", ResidualBlock(o.encoder_channels))),
@@ -58,7 +79,7 @@ EncoderImpl::EncoderImpl(const ModelOptions& o)
                                    Mlp2(o.proprio_size, o.encoder_hidden, o.encoder_hidden))),
       fusion_mlp_(register_module(
           "fusion_mlp",
-          torch::nn::Sequential(torch::nn::Linear(o.encoder_channels + o.encoder_hidden,
+          torch::nn::Sequential(torch::nn::Linear(ImageFeatureSize(o) + o.encoder_hidden,
                                                   o.encoder_hidden),
                                 torch::nn::ELU(),
                                 torch::nn::Linear(o.encoder_hidden, o.encoder_hidden),
@@ -81,7 +102,11 @@ torch::Tensor EncoderImpl::EncodeFrames(const torch::Tensor& images,
   torch::Tensor x = images.flatten(0, 1).contiguous(at::MemoryFormat::ChannelsLast);
   x = EluInPlace(conv0_->forward(x));
   x = block3_->forward(block2_->forward(block1_->forward(x)));
-  x = x.mean({2, 3});  // Average pooling over the remaining spatial grid.
+  switch (pooling_) {
+    case EncoderPooling::kSpatialSoftmax: x = SpatialSoftArgmax(x); break;
+    case EncoderPooling::kFlatten: x = x.flatten(1); break;
+    case EncoderPooling::kAverage: x = x.mean({2, 3}); break;
+  }
   torch::Tensor p = proprio_mlp_->forward(proprio.flatten(0, 1));
   return fusion_mlp_->forward(torch::cat({x, p}, 1)).view({b, t, -1});
 }

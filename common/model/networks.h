@@ -48,6 +48,7 @@ class EncoderImpl : public torch::nn::Module {
   torch::Tensor Integrate(const torch::Tensor& features);
 
  private:
+  EncoderPooling pooling_;
   torch::nn::Conv2d conv0_{nullptr};
   ResidualBlock block1_{nullptr}, block2_{nullptr}, block3_{nullptr};
   torch::nn::Sequential proprio_mlp_{nullptr};
@@ -55,6 +56,14 @@ class EncoderImpl : public torch::nn::Module {
   torch::nn::LSTM lstm_{nullptr};
 };
 TORCH_MODULE(Encoder);
+
+// Per channel of x [N, C, H, W], the expected position under softmax over the H x W map,
+// on a grid from -1 to 1 in each direction: [N, 2C] as (x_1..x_C, y_1..y_C).
+torch::Tensor SpatialSoftArgmax(const torch::Tensor& x);
+
+// Features the encoder's conv tower yields per frame for `options` (its pooling, channels and
+// image size): C, 2C or C (S/8)^2.
+int ImageFeatureSize(const ModelOptions& options);
 
 // f_trans(h, a) -> h + w * tanh(delta(h, a)) + b.
 class TransitionImpl : public torch::nn::Module {

@@ -9,9 +9,17 @@
 
 namespace ivg::model {
 
+// How the encoder turns the conv tower's last feature map [C, S/8, S/8] into a vector.
+// kAverage: the paper's average pooling (C features), which keeps what is in the image but
+// hardly where. kSpatialSoftmax: per channel, the expected (x, y) position under a softmax
+// over the map (2C features: keypoints, Levine et al. 2016), so where the cube and the
+// gripper are is read off directly. kFlatten: the whole map (C (S/8)^2 features).
+enum class EncoderPooling { kAverage, kSpatialSoftmax, kFlatten };
+
 struct ModelOptions {
   int latent_size = 128;
   int encoder_channels = 32;
+  EncoderPooling encoder_pooling = EncoderPooling::kAverage;
   int encoder_hidden = 256;
   int transition_hidden = 256;
   // Must be divisible by 4 (bilinear additive upsampling sums groups of 4 channels).

@@ -14,6 +14,13 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
   CoreOptions o;
   o.model.latent_size = m.latent_size();
   o.model.encoder_channels = m.encoder_channels();
+  switch (m.encoder_pooling()) {
+    case ENCODER_POOLING_SPATIAL_SOFTMAX:
+      o.model.encoder_pooling = EncoderPooling::kSpatialSoftmax;
+      break;
+    case ENCODER_POOLING_FLATTEN: o.model.encoder_pooling = EncoderPooling::kFlatten; break;
+    default: o.model.encoder_pooling = EncoderPooling::kAverage; break;
+  }
   o.model.encoder_hidden = m.encoder_hidden();
   o.model.transition_hidden = m.transition_hidden();
   o.model.decoder_channels = m.decoder_channels();

@@ -450,6 +450,48 @@ TEST(Networks, UpsamplingEqualsBilinearOfEveryChannelThenGroupSums) {
 }
 
 
+TEST(Networks, SpatialSoftArgmaxReturnsWhereEachChannelPeaks) {
+  // Channel 0 peaks at row 1, column 6 of an 8x8 map; channel 1 at row 7, column 0. With a
+  // sharp peak the expectation is the grid point itself: x = -1 + 2 * col / 7.
+  at::Tensor x = at::zeros({1, 2, 8, 8}, at::kDouble);
+  x[0][0][1][6] = 50.0;
+  x[0][1][7][0] = 50.0;
+  at::Tensor keypoints = SpatialSoftArgmax(x);
+  ASSERT_EQ(keypoints.sizes(), (std::vector<int64_t>{1, 4}));
+  EXPECT_NEAR(keypoints[0][0].item<double>(), -1.0 + 2.0 * 6 / 7, 1e-9);  // x of channel 0
+  EXPECT_NEAR(keypoints[0][1].item<double>(), -1.0, 1e-9);                // x of channel 1
+  EXPECT_NEAR(keypoints[0][2].item<double>(), -1.0 + 2.0 * 1 / 7, 1e-9);  // y of channel 0
+  EXPECT_NEAR(keypoints[0][3].item<double>(), 1.0, 1e-9);                 // y of channel 1
+  // A flat map: every position equally likely, the expectation is the centre.
+  EXPECT_TRUE(at::allclose(SpatialSoftArgmax(at::zeros({3, 2, 8, 8}, at::kDouble)),
+                          at::zeros({3, 4}, at::kDouble), /*rtol=*/0, /*atol=*/1e-12));
+}
+
+TEST(Networks, EveryEncoderPoolingEncodesAndTrainsAtItsFeatureSize) {
+  for (EncoderPooling pooling : {EncoderPooling::kAverage, EncoderPooling::kSpatialSoftmax,
+                                 EncoderPooling::kFlatten}) {
+    CoreOptions o = testing::TinyOptions();
+    o.model.encoder_pooling = pooling;
+    const int expected = pooling == EncoderPooling::kAverage          ? 4
+                         : pooling == EncoderPooling::kSpatialSoftmax ? 8
+                                                                      : 4 * 8 * 8;
+    EXPECT_EQ(ImageFeatureSize(o.model), expected);
+    auto core = MakeCore(o);
+    ASSERT_NE(core, nullptr);
+    Batch batch = testing::MakeBatch(o, /*batch_size=*/2, /*seed=*/3);
+    auto step = core->Step(batch);
+    ASSERT_TRUE(step.ok()) << step.error();
+    EXPECT_TRUE(step.value().applied);
+    // The pooling choice is part of the networks' identity: a checkpoint of one does not
+    // load into another, and the fingerprint says which.
+    const std::string fingerprint = ModelOptionsFingerprint(o.model);
+    EXPECT_EQ(fingerprint.find(",pool=") == std::string::npos,
+              pooling == EncoderPooling::kAverage)
+        << fingerprint;
+  }
+}
+
+
 TEST(LearnerCore, StepReportsPolicyValueAndPerModuleGradientDiagnostics) {
   CoreOptions o = testing::TinyOptions();
   auto core = testing::MakeCore(o);

@@ -57,6 +57,16 @@ TEST(CoreOptionsFromConfig, RejectsWhatTheLoaderRejectsNamingTheField) {
               HasSubstr("learner.imagination_horizon"));
 }
 
+TEST(CoreOptionsFromConfig, MapsEveryEncoderPooling) {
+  ExperimentConfig c = SmokeConfig();
+  EXPECT_EQ(CoreOptionsFromConfig(c)->model.encoder_pooling, EncoderPooling::kAverage);
+  c.mutable_model()->set_encoder_pooling(ENCODER_POOLING_SPATIAL_SOFTMAX);
+  EXPECT_EQ(CoreOptionsFromConfig(c)->model.encoder_pooling,
+            EncoderPooling::kSpatialSoftmax);
+  c.mutable_model()->set_encoder_pooling(ENCODER_POOLING_FLATTEN);
+  EXPECT_EQ(CoreOptionsFromConfig(c)->model.encoder_pooling, EncoderPooling::kFlatten);
+}
+
 TEST(ProprioBoundsFromConfig, UsesTheEnvironmentBoundsUnlessTheConfigSetsItsOwn) {
   ExperimentConfig c = SmokeConfig();
   ProprioBounds fixed = ProprioBoundsFromConfig(c);
