@@ -177,7 +177,10 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
     plan.processes.push_back({name, std::move(argv), /*restart=*/true, stage,
                               {absl::StrCat("OMP_NUM_THREADS=", threads),
                                absl::StrCat("OPENBLAS_NUM_THREADS=", threads)},
-                              role == "actor" ? options.actor_nice : 0});
+                              role == "actor" ? options.actor_nice : 0,
+                              // The synchronous learners fail and restart as one: both resume
+                              // from their last common checkpoint and meet in a new rendezvous.
+                              role == "learner" ? "learners" : ""});
     plan.metrics.push_back({name, role, metrics});
   };
 

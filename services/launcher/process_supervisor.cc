@@ -110,9 +110,14 @@ void ProcessSupervisor::Poll() {
       if (result != child.pid) continue;
       child.pid = 0;
       child.last_exit_code = ExitCodeOf(wait_status);
+      const bool killed_with_group = child.killed_with_group;
+      child.killed_with_group = false;
       if (stopping_ || !child.spec.restart) {
         LOG(INFO) << name << " exited with " << child.last_exit_code;
         continue;
+      }
+      if (!child.spec.restart_group.empty() && child.last_exit_code != 0 && !killed_with_group) {
+        KillRestartGroup(child.spec.restart_group, name);
       }
       // A process that ran for a while gets a fresh backoff; quick crash loops back off.
       if (now - child.last_start > absl::Minutes(1)) child.backoff = initial_backoff_;
@@ -128,6 +133,17 @@ void ProcessSupervisor::Poll() {
         child.restart_at = now + child.backoff;
       }
     }
+  }
+}
+
+void ProcessSupervisor::KillRestartGroup(const std::string& group, const std::string& failed) {
+  for (auto& [name, member] : children_) {
+    if (name == failed || member.spec.restart_group != group || member.pid <= 0) continue;
+    LOG(WARNING) << name << " is killed to restart with " << failed << " (restart group '"
+                 << group << "')";
+    member.killed_with_group = true;
+    // Its process group (the child calls setpgid(0, 0)); the pid alone if that is not yet so.
+    if (kill(-member.pid, SIGKILL) != 0) kill(member.pid, SIGKILL);
   }
 }
 

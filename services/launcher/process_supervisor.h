@@ -37,6 +37,12 @@ struct ProcessSpec {
   std::vector<std::string> environment = {};
   // Scheduling niceness the child starts with (0 = the launcher's own; higher runs later).
   int nice = 0;
+  // Processes sharing a non-empty group restart together: when one exits with a failure
+  // (a nonzero code or a signal) while the cluster runs, the others are killed (SIGKILL, so
+  // none writes state past what the group last shared) and each restarts after its backoff.
+  // The synchronous learners form one: a restarted rank alone would meet its old peer's
+  // rendezvous store, which serves the previous pairing until that peer notices and exits.
+  std::string restart_group = "";
 };
 
 struct ProcessStatus {
@@ -79,7 +85,14 @@ class ProcessSupervisor {
     absl::Time last_start;
     absl::Time restart_at = absl::InfinitePast();
     absl::Duration backoff;
+    // Killed by the supervisor because a member of its restart group failed: its own exit
+    // is expected and does not take the group down again.
+    bool killed_with_group = false;
   };
+
+  // SIGKILL to the process group of every running member of `group` other than `failed`.
+  void KillRestartGroup(const std::string& group, const std::string& failed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   absl::Status Spawn(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 

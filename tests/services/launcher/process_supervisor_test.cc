@@ -65,6 +65,51 @@ TEST(ProcessSupervisor, DoesNotRestartProcessesMarkedOneShot) {
   EXPECT_EQ(supervisor.Statuses()[0].starts, 1);
 }
 
+ProcessSpec GroupMember(const std::string& name, std::vector<std::string> argv,
+                        const std::string& group) {
+  ProcessSpec spec{name, std::move(argv)};
+  spec.restart_group = group;
+  return spec;
+}
+
+TEST(ProcessSupervisor, AFailedMemberTakesItsRestartGroupDownAndAllRestart) {
+  ProcessSupervisor supervisor(LogDir("group"), /*initial_backoff=*/absl::Milliseconds(50));
+  ASSERT_TRUE(supervisor.Start(GroupMember("rank-0", {"sleep", "600"}, "pair")).ok());
+  ASSERT_TRUE(supervisor.Start(GroupMember("rank-1", {"sleep", "600"}, "pair")).ok());
+  ASSERT_TRUE(supervisor.Start({"bystander", {"sleep", "600"}}).ok());
+  const pid_t rank0 = PidOf(supervisor, "rank-0");
+  const pid_t rank1 = PidOf(supervisor, "rank-1");
+  const pid_t bystander = PidOf(supervisor, "bystander");
+  ASSERT_TRUE(supervisor.Signal("rank-1", SIGKILL).ok());
+  // Both ranks come back as new processes; the process outside the group is untouched.
+  ASSERT_TRUE(Eventually(supervisor, [&] {
+    const pid_t now0 = PidOf(supervisor, "rank-0"), now1 = PidOf(supervisor, "rank-1");
+    return now0 > 0 && now0 != rank0 && now1 > 0 && now1 != rank1;
+  }));
+  EXPECT_FALSE(Alive(rank0));
+  EXPECT_EQ(PidOf(supervisor, "bystander"), bystander);
+  // The member killed with its group does not take the group down again: after both
+  // restarted once, each has started exactly twice.
+  absl::SleepFor(absl::Milliseconds(300));
+  supervisor.Poll();
+  for (const ProcessStatus& status : supervisor.Statuses()) {
+    EXPECT_EQ(status.starts, status.name == "bystander" ? 1 : 2) << status.name;
+  }
+  supervisor.StopAll(absl::Seconds(5));
+}
+
+TEST(ProcessSupervisor, AMemberThatExitsCleanlyLeavesItsGroupRunning) {
+  ProcessSupervisor supervisor(LogDir("group_clean"), /*initial_backoff=*/absl::Seconds(30));
+  ASSERT_TRUE(supervisor.Start(GroupMember("done", {"true"}, "pair")).ok());
+  ASSERT_TRUE(supervisor.Start(GroupMember("working", {"sleep", "600"}, "pair")).ok());
+  const pid_t working = PidOf(supervisor, "working");
+  ASSERT_TRUE(Eventually(supervisor, [&] { return PidOf(supervisor, "done") == 0; }));
+  supervisor.Poll();
+  EXPECT_EQ(PidOf(supervisor, "working"), working);
+  EXPECT_TRUE(Alive(working));
+  supervisor.StopAll(absl::Seconds(5));
+}
+
 TEST(ProcessSupervisor, StopAllEscalatesToSigkillAndLeavesNothingRunning) {
   ProcessSupervisor supervisor(LogDir("stop"));
   // One child ignores SIGTERM, so StopAll must escalate after the grace period.
