@@ -240,6 +240,10 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(LearnerOptions options,
       learner->metrics_->step_gauge->Set(static_cast<double>(learner->core_->step()));
     }
   }
+  // The step training goes on from, after any broadcast: the ranks of a pair always print the
+  // same one (the files they resumed from can differ when a rank died between two writes of
+  // the same coordinated checkpoint).
+  LOG(INFO) << "Training continues from step " << learner->core_->step();
   return learner;
 }
 

@@ -124,8 +124,11 @@ class KillNineOfEveryProcessKind(unittest.TestCase):
         return os.path.join(self.run_dir, "logs", "learner-%d.log" % rank)
 
     def resumed_steps(self, rank):
+        """The step each start of this rank went on from, after taking rank 0's state (the
+        checkpoint files of the two ranks can differ by one checkpoint when a rank dies
+        between the two writes; the step the pair trains on from may not)."""
         with open(self.learner_log(rank), errors="replace") as f:
-            return [int(s) for s in re.findall(r"Resumed from \S+ at step (\d+)", f.read())]
+            return [int(s) for s in re.findall(r"Training continues from step (\d+)", f.read())]
 
     def wait(self, what, condition, timeout=RECOVERY_SECONDS):
         deadline = time.time() + timeout
