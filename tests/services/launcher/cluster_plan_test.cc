@@ -1,7 +1,7 @@
 #include "services/launcher/cluster_plan.h"
 
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
