@@ -24,6 +24,7 @@
 #include <torch/cuda.h>
 
 #include "bench/learner/step_profile.h"
+#include "common/model/heap_settings.h"
 #include "common/model/learner_core.h"
 #ifdef IVG_LEARNER_BENCH_WITH_CONFIG
 #include "common/config/config_loader.h"
@@ -199,6 +200,8 @@ std::string Flag(int argc, char** argv, const char* name, const std::string& fal
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As the learner does (services/learner/main.cc); IVG_DEFAULT_MALLOC=1 measures without.
+  const std::string heap = ivg::model::KeepFreedMemoryInHeap();
   const std::string config = Flag(argc, argv, "config", "");
   const std::string profile = Flag(argc, argv, "profile", config.empty() ? "both" : "");
   bool parts = false;
@@ -213,8 +216,9 @@ int main(int argc, char** argv) {
   at::set_num_threads(threads > 0 ? threads
                                    : static_cast<int>(std::thread::hardware_concurrency()));
   const at::Device device = cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-  std::printf("machine: %u hardware threads, torch intra-op threads %d, device %s\n",
-              std::thread::hardware_concurrency(), at::get_num_threads(), device.str().c_str());
+  std::printf("machine: %u hardware threads, torch intra-op threads %d, device %s, %s\n",
+              std::thread::hardware_concurrency(), at::get_num_threads(), device.str().c_str(),
+              heap.empty() ? "malloc: glibc defaults" : heap.c_str());
   int rc = 0;
   if (!config.empty()) {
 #ifdef IVG_LEARNER_BENCH_WITH_CONFIG

@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "common/config/derived_values.h"
 #include "common/metrics/metrics.h"
+#include "common/model/heap_settings.h"
 #include "common/process/service_main.h"
 #include "common/shutdown/shutdown_signal.h"
 #include "glog/logging.h"
@@ -42,6 +43,9 @@ namespace ivg::learner {
 namespace {
 
 int Main(int argc, char** argv) {
+  // Before the first tensor: the step's activation maps are re-used from the heap instead of
+  // being faulted in afresh every step (common/model/heap_settings.h).
+  const std::string heap_settings = model::KeepFreedMemoryInHeap();
   // Installs the signal handlers before anything slow: a SIGTERM during start-up must not
   // kill the process unsaved.
   ServiceMain process = ServiceMain::Init(
@@ -57,7 +61,8 @@ int Main(int argc, char** argv) {
   std::string run_dir = absl::GetFlag(FLAGS_run_dir);
   if (run_dir.empty()) run_dir = cluster.run_dir();
   LOG(INFO) << "ivg_learner rank " << rank << " of " << world << ", profile '" << config->profile()
-            << "', run_dir " << run_dir;
+            << "', run_dir " << run_dir << "; "
+            << (heap_settings.empty() ? "malloc: glibc defaults" : heap_settings);
 
   metrics::MetricRegistry& registry = metrics::DefaultRegistry();
   // metrics_base_port 0 keeps 0: a free port.

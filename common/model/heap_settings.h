@@ -1,0 +1,22 @@
+// glibc malloc settings for processes that allocate and free large tensors every step.
+#ifndef IVG_COMMON_MODEL_HEAP_SETTINGS_H_
+#define IVG_COMMON_MODEL_HEAP_SETTINGS_H_
+
+#include <string>
+
+namespace ivg::model {
+
+// Keeps freed memory in the process for the next allocation instead of returning it to the
+// kernel: no mmap for large blocks, no trimming of the heap's top. A LibTorch step frees
+// and re-allocates the same activation maps (several MB each) every step; with glibc's
+// defaults each of them comes back as fresh pages, and the kernel faults in and zeroes every
+// page again: measured on the 2-core machine, that was most of a learner step (cpu-small
+// 378 -> 101 ms, paper sizes 5.7 -> 0.86 s; bench/README.md "Learner"). The process keeps its
+// peak heap instead. Call once at the start of main, before the first tensor. Returns what
+// was set ("" where the C library is not glibc and nothing changed). The environment
+// variable IVG_DEFAULT_MALLOC=1 leaves glibc's defaults (for A/B measurements).
+std::string KeepFreedMemoryInHeap();
+
+}  // namespace ivg::model
+
+#endif  // IVG_COMMON_MODEL_HEAP_SETTINGS_H_
