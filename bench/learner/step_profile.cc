@@ -88,10 +88,13 @@ std::vector<PartTime> ProfileStepParts(model::LearnerCore& core, const model::Ba
     Backward(model::OpenLoopRollout(*m.transition, latents, actions, h).sum(),
              m.transition->parameters());
   });
+  // As many predicted steps per sequence as the step decodes (which ones costs the same).
+  const int64_t decoded = o.reconstructs_subset() ? h + o.reconstructed_steps_per_sequence : l;
   add("decoder + BCE + proprio loss, forward + backward", [&] {
-    auto [logits, proprio_pred] = m.decoder->forward(predicted);
-    at::Tensor loss = model::BinaryCrossEntropyWithLogitsMean(logits, images.slice(1, h, l)) +
-                      (proprio_pred - proprio.slice(1, h, l)).pow(2).mean();
+    auto [logits, proprio_pred] = m.decoder->forward(predicted.slice(1, 0, decoded - h));
+    at::Tensor loss =
+        model::BinaryCrossEntropyWithLogitsMean(logits, images.slice(1, h, decoded)) +
+        (proprio_pred - proprio.slice(1, h, decoded)).pow(2).mean();
     Backward(loss, m.decoder->parameters());
   });
   add("reward + value heads, forward + backward", [&] {

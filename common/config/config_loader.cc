@@ -343,6 +343,12 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
                               sequence_length, " exceed 'env.episode_steps' = ",
                               env.episode_steps()));
   }
+  if (learner.reconstructed_steps_per_sequence() > learner.model_rollout()) {
+    return error(absl::StrCat("field 'learner.reconstructed_steps_per_sequence' = ",
+                              learner.reconstructed_steps_per_sequence(),
+                              " exceeds 'learner.model_rollout' = ", learner.model_rollout(),
+                              " (the predicted steps a sequence has; 0 decodes all of them)"));
+  }
   if (learner.imagination_horizon() == 0 && learner.policy_algorithm() != POLICY_SVG0) {
     return error(absl::StrCat(
         "field 'learner.imagination_horizon' = 0 needs 'learner.policy_algorithm: POLICY_SVG0' "

@@ -68,6 +68,23 @@ Error ValidateBatch(const Batch& batch, const CoreOptions& options) {
       return e;
     }
   }
+  if (batch.reconstructed_steps.defined()) {
+    const int64_t k = options.loss.model_rollout;
+    const at::Tensor& steps = batch.reconstructed_steps;
+    if (steps.dim() != 2 || steps.size(0) != b || steps.size(1) < 1 || steps.size(1) > k) {
+      return "batch field 'reconstructed_steps' has shape " + ShapeString(steps.sizes().vec()) +
+             ", expected [" + std::to_string(b) + ", n] with 1 <= n <= K = " + std::to_string(k);
+    }
+    if (steps.scalar_type() != at::kLong) {
+      return std::string("batch reconstructed_steps must be int64");
+    }
+    const int64_t lo = steps.min().item<int64_t>();
+    const int64_t hi = steps.max().item<int64_t>();
+    if (lo < 0 || hi >= k) {
+      return "batch reconstructed_steps must lie in [0, " + std::to_string(k) + "), got [" +
+             std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    }
+  }
   return std::nullopt;
 }
 
@@ -83,6 +100,9 @@ Batch SliceBatch(const Batch& batch, int64_t begin, int64_t end) {
     // Noise rows are grouped per batch item (its L start states, each with its rollouts).
     const int64_t rows_per_item = batch.policy_noise.size(1) / batch.images.size(0);
     out.policy_noise = batch.policy_noise.slice(1, begin * rows_per_item, end * rows_per_item);
+  }
+  if (batch.reconstructed_steps.defined()) {
+    out.reconstructed_steps = batch.reconstructed_steps.slice(0, begin, end);
   }
   return out;
 }

@@ -20,6 +20,10 @@ struct Batch {
   // parameters' dtype. When undefined the learner draws it from its own generator; tests pass
   // it to compare two learners of 16 with one of 32 on the same noise.
   at::Tensor policy_noise;
+  // Optional [B, n] int64 in [0, K): which of each sequence's K open-loop predictions the
+  // reconstruction loss decodes. When undefined, the learner draws n distinct steps per row
+  // from its own generator if LossOptions asks for a subset, and decodes all K otherwise.
+  at::Tensor reconstructed_steps;
 };
 
 // Checks ranks, sizes and dtypes against the options; the error names the field, the

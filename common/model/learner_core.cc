@@ -216,6 +216,14 @@ at::Tensor LearnerCore::DrawPolicyNoise(int64_t batch_size) {
   return noise.to(device_);
 }
 
+at::Tensor LearnerCore::DrawReconstructedSteps(int64_t batch_size) {
+  const LossOptions& l = options_.loss;
+  if (!l.reconstructs_subset()) return {};
+  // The first n of a random permutation per row: n distinct steps, each equally likely.
+  const at::Tensor keys = at::rand({batch_size, l.model_rollout}, noise_generator_);
+  return keys.argsort(/*dim=*/int64_t{1}, /*descending=*/false).slice(1, 0, l.reconstructed_steps_per_sequence).to(device_);
+}
+
 namespace {
 
 // The module group a parameter's gradient norm is reported under.
@@ -286,7 +294,11 @@ Result<LossValues> LearnerCore::ComputeGradients(const Batch& batch,
   try {
     auto model_params = model_->ModelParameters();
     auto policy_params = model_->PolicyParameters();
-    ModelLossTerms terms = ComputeModelLoss(*model_, batch, options_.loss);
+    Batch decoded = batch;  // Shares the tensors; only the reconstructed steps may be added.
+    if (!decoded.reconstructed_steps.defined()) {
+      decoded.reconstructed_steps = DrawReconstructedSteps(batch.images.size(0));
+    }
+    ModelLossTerms terms = ComputeModelLoss(*model_, decoded, options_.loss);
     at::Tensor noise = batch.policy_noise.defined() ? batch.policy_noise
                                                     : DrawPolicyNoise(batch.images.size(0));
     at::Tensor policy_loss = ComputePolicyLoss(*model_, terms.latents, batch.task_ids, noise,

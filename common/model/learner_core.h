@@ -134,6 +134,10 @@ class LearnerCore {
   at::Device device() const { return device_; }
   // Noise for one batch of B sequences, drawn from the learner's generator.
   at::Tensor DrawPolicyNoise(int64_t batch_size);
+  // Which of the K predicted steps each of B sequences reconstructs ([B, n] int64, n distinct
+  // steps per row, from the learner's generator), or an undefined tensor when the options
+  // decode all K.
+  at::Tensor DrawReconstructedSteps(int64_t batch_size);
 
  private:
   LearnerCore(const CoreOptions& options, at::Device device);

@@ -167,6 +167,32 @@ at::Tensor ModelInputAction(const at::Tensor& u, const ModelOptions& model,
   return o.clip_model_actions ? u.clamp(-1.0, 1.0) : u;
 }
 
+// The predicted latents the reconstruction loss decodes and the frames they are compared
+// with: all K steps, or the batch's reconstructed_steps of each sequence.
+struct ReconstructionInputs {
+  at::Tensor latents;  // [B, K, D] or [B * n, D].
+  at::Tensor images;   // [B, K, C, S, S] or [B * n, C, S, S], in [0, 1].
+  at::Tensor proprio;  // [B, K, P] or [B * n, P].
+};
+
+ReconstructionInputs SelectReconstructed(const at::Tensor& gs, const at::Tensor& images,
+                                         const at::Tensor& proprio, const Batch& batch,
+                                         int burn_in) {
+  const int64_t b = images.size(0), l = images.size(1), k = gs.size(1);
+  if (!batch.reconstructed_steps.defined()) {
+    return {gs, images.slice(1, burn_in, l), proprio.slice(1, burn_in, l)};
+  }
+  // Row j of sequence i is g at step s = reconstructed_steps[i, j]: row i * K + s of the
+  // flattened predictions, and frame i * L + H + s of the flattened sequence.
+  const at::Tensor steps = batch.reconstructed_steps.to(gs.device());
+  const at::Tensor first = at::arange(b, steps.options()).unsqueeze(1);
+  const at::Tensor predicted_rows = (first * k + steps).flatten();
+  const at::Tensor frame_rows = (first * l + burn_in + steps).flatten();
+  return {gs.flatten(0, 1).index_select(0, predicted_rows),
+          images.flatten(0, 1).index_select(0, frame_rows),
+          proprio.flatten(0, 1).index_select(0, frame_rows)};
+}
+
 }  // namespace
 
 at::Tensor TaskReward(const at::Tensor& rewards, const at::Tensor& task_ids) {
@@ -240,10 +266,10 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
     out.reconstruction_image = out.reconstruction_proprio = out.consistency = out.reward = zero;
   } else {
     gs = OpenLoopRollout(*model.transition, e, model_actions, h);
-    auto [image_logits, proprio_pred] = model.decoder->forward(gs);
-    out.reconstruction_image =
-        BinaryCrossEntropyWithLogitsMean(image_logits, images.slice(1, h, l));
-    out.reconstruction_proprio = (proprio_pred - proprio.slice(1, h, l)).pow(2).mean();
+    ReconstructionInputs decode = SelectReconstructed(gs, images, proprio, batch, h);
+    auto [image_logits, proprio_pred] = model.decoder->forward(decode.latents);
+    out.reconstruction_image = BinaryCrossEntropyWithLogitsMean(image_logits, decode.images);
+    out.reconstruction_proprio = (proprio_pred - decode.proprio).pow(2).mean();
     out.consistency = (e.slice(1, h, l) - gs).pow(2).mean();
     out.predicted_latents = gs;
     // r_hat reads the latent after the action: g_{t+1} (and e_{t+1}) predict r_t.

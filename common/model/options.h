@@ -80,6 +80,9 @@ struct LossOptions {
   CemOptions cem;
   // Also train the reward head on the encodings e_{t+1} (beside eq. 5's open-loop g_{t+1}).
   bool reward_loss_on_encodings = false;
+  // Decode this many of the K predicted steps per sequence (chosen at random each step) for
+  // the reconstruction loss; 0 or >= K decodes all K (the paper's).
+  int reconstructed_steps_per_sequence = 0;
   // The transition and Q see actions clipped to [-1, 1] (what the environment executes).
   bool clip_model_actions = false;
   double gamma = 0.99;
@@ -95,6 +98,10 @@ struct LossOptions {
   bool scale_value_by_one_minus_gamma = true;
 
   int sequence_length() const { return burn_in + model_rollout; }
+  // Whether the reconstruction loss decodes a random subset of the K predicted steps.
+  bool reconstructs_subset() const {
+    return reconstructed_steps_per_sequence > 0 && reconstructed_steps_per_sequence < model_rollout;
+  }
   // Rows of policy noise per start state: one rollout each, pg_rollouts for PG.
   int policy_rollouts_per_start() const {
     return policy_algorithm == PolicyAlgorithm::kPg ? pg_rollouts : 1;

@@ -193,6 +193,13 @@ TEST(ConfigLoader, CrossFieldRulesAreChecked) {
   ASSERT_FALSE(distractor.ok());
   EXPECT_THAT(distractor.status().message(), HasSubstr("must be 26"));
 
+  // A sequence has K = model_rollout predicted steps to reconstruct.
+  auto too_many_decoded = LoadExperimentConfig("", {"learner.reconstructed_steps_per_sequence=6"});
+  ASSERT_FALSE(too_many_decoded.ok());
+  EXPECT_THAT(too_many_decoded.status().message(),
+              HasSubstr("'learner.reconstructed_steps_per_sequence' = 6 exceeds"));
+  EXPECT_TRUE(LoadExperimentConfig("", {"learner.reconstructed_steps_per_sequence=5"}).ok());
+
   auto too_long = LoadExperimentConfig("", {"env.episode_steps=6"});
   ASSERT_FALSE(too_long.ok());
   EXPECT_THAT(too_long.status().message(), HasSubstr("env.episode_steps"));
