@@ -156,27 +156,19 @@ Profile MakeProfile(const std::string& name, const std::string& path,
 class CachedEncoder {
  public:
   CachedEncoder(model::IvgModel& model, const model::ModelOptions& options)
-      : options_(options), policy_(model->policy) {
+      : options_(options), encoder_(model->encoder), policy_(model->policy) {
     auto children = model->encoder->named_children();
-    conv0_ = std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(children["conv0"]);
-    for (const char* name : {"block1", "block2", "block3"}) {
-      blocks_.push_back(std::dynamic_pointer_cast<model::ResidualBlockImpl>(children[name]));
-    }
     proprio_mlp_ = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(children["proprio_mlp"]);
     fusion_mlp_ = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(children["fusion_mlp"]);
     lstm_ = std::dynamic_pointer_cast<torch::nn::LSTMImpl>(children["lstm"]);
-    CHECK(conv0_ && blocks_[0] && blocks_[1] && blocks_[2] && proprio_mlp_ && fusion_mlp_ &&
-          lstm_)
+    CHECK(proprio_mlp_ && fusion_mlp_ && lstm_)
         << "the encoder's submodules changed names or types";
   }
 
   // Inputs as the runner builds them: uint8 images [T, C, S, S] and scaled proprio [T, P].
   at::Tensor Pixels(const at::Tensor& images) { return images.to(at::kFloat) / 255.0; }
-  at::Tensor Conv(const at::Tensor& pixels) {
-    at::Tensor x = torch::elu(conv0_->forward(pixels));
-    for (const auto& block : blocks_) x = block->forward(x);
-    return x.mean({2, 3});
-  }
+  // The encoder's own conv tower and pooling (whatever the config pools by).
+  at::Tensor Conv(const at::Tensor& pixels) { return encoder_->ImageFeatures(pixels); }
   at::Tensor Fuse(const at::Tensor& conv_features, const at::Tensor& proprio) {
     at::Tensor p = proprio_mlp_->forward(proprio);
     return fusion_mlp_->forward(torch::cat({conv_features, p}, 1));
@@ -194,8 +186,7 @@ class CachedEncoder {
 
  private:
   model::ModelOptions options_;
-  std::shared_ptr<torch::nn::Conv2dImpl> conv0_;
-  std::vector<std::shared_ptr<model::ResidualBlockImpl>> blocks_;
+  model::Encoder encoder_;
   std::shared_ptr<torch::nn::SequentialImpl> proprio_mlp_, fusion_mlp_;
   std::shared_ptr<torch::nn::LSTMImpl> lstm_;
   model::Policy policy_;

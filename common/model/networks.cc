@@ -97,18 +97,23 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& images, const torch::Ten
 torch::Tensor EncoderImpl::EncodeFrames(const torch::Tensor& images,
                                         const torch::Tensor& proprio) {
   const int64_t b = images.size(0), t = images.size(1);
+  torch::Tensor x = ImageFeatures(images.flatten(0, 1));
+  torch::Tensor p = proprio_mlp_->forward(proprio.flatten(0, 1));
+  return fusion_mlp_->forward(torch::cat({x, p}, 1)).view({b, t, -1});
+}
+
+torch::Tensor EncoderImpl::ImageFeatures(const torch::Tensor& frames) {
   // Channels-last (NHWC): oneDNN's convolutions run these few-channel maps faster that way,
   // forward and backward (bench/README.md, "Learner"); the layout follows through the blocks.
-  torch::Tensor x = images.flatten(0, 1).contiguous(at::MemoryFormat::ChannelsLast);
+  torch::Tensor x = frames.contiguous(at::MemoryFormat::ChannelsLast);
   x = EluInPlace(conv0_->forward(x));
   x = block3_->forward(block2_->forward(block1_->forward(x)));
   switch (pooling_) {
-    case EncoderPooling::kSpatialSoftmax: x = SpatialSoftArgmax(x); break;
-    case EncoderPooling::kFlatten: x = x.flatten(1); break;
-    case EncoderPooling::kAverage: x = x.mean({2, 3}); break;
+    case EncoderPooling::kSpatialSoftmax: return SpatialSoftArgmax(x);
+    case EncoderPooling::kFlatten: return x.flatten(1);
+    case EncoderPooling::kAverage: break;
   }
-  torch::Tensor p = proprio_mlp_->forward(proprio.flatten(0, 1));
-  return fusion_mlp_->forward(torch::cat({x, p}, 1)).view({b, t, -1});
+  return x.mean({2, 3});
 }
 
 torch::Tensor EncoderImpl::Integrate(const torch::Tensor& features) {

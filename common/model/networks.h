@@ -44,6 +44,9 @@ class EncoderImpl : public torch::nn::Module {
   // The per-frame part (CNN, proprio MLP, fusion MLP): [B, T, ...] -> features [B, T, F].
   // Frames are independent here, so actors cache these features across a sliding window.
   torch::Tensor EncodeFrames(const torch::Tensor& images, const torch::Tensor& proprio);
+  // The conv tower and its pooling alone: frames [N, C, S, S] in [0, 1] -> [N,
+  // ImageFeatureSize(options)]. EncodeFrames feeds it to the fusion MLP with the proprio.
+  torch::Tensor ImageFeatures(const torch::Tensor& frames);
   // The LSTM over per-frame features from a fresh state: [B, T, F] -> latents [B, T, latent].
   torch::Tensor Integrate(const torch::Tensor& features);
 
