@@ -73,6 +73,9 @@ class ModelOptions:
     image_channels: int = 6
     image_size: int = 64
     num_tasks: int = 1
+    # model.encoder_pooling: "ENCODER_POOLING_AVERAGE" (the paper's), "..._SPATIAL_SOFTMAX"
+    # or "..._FLATTEN" (networks.cc's EncoderImpl::ImageFeatures).
+    encoder_pooling: str = "ENCODER_POOLING_AVERAGE"
 
 
 @dataclasses.dataclass
@@ -314,11 +317,16 @@ def _options_from_config(path):
         proprio_size=m.integer("proprio_size", d.proprio_size),
         action_size=m.integer("action_size", d.action_size),
         image_size=env.integer("image_size", d.image_size),
+        encoder_pooling=m.enum("encoder_pooling", d.encoder_pooling),
         # derived_values.cc NumTasks: the multi-task list's length, else 1.
         num_tasks=max(1, env.count("multitask_tasks")))
     if m.boolean("tanh_squashed_policy", False):
         raise ConfigError(f"{path}: model.tanh_squashed_policy is not mirrored here (the "
                           "reference step clips); remove it to compare like for like")
+    if lrn.integer("reconstructed_steps_per_sequence", 0) not in (
+            0, lrn.integer("model_rollout", LossOptions().model_rollout)):
+        raise ConfigError(f"{path}: learner.reconstructed_steps_per_sequence is not mirrored "
+                          "here (the reference step decodes all K predicted steps)")
     if lrn.enum("policy_algorithm", "POLICY_IVG") != "POLICY_IVG":
         raise ConfigError(f"{path}: only POLICY_IVG is mirrored (SVG(0) has a Q critic here)")
     dl = LossOptions()
@@ -440,6 +448,25 @@ class ResidualBlock(nn.Module):
         return _elu(y + self.conv2(_elu(self.conv1(y), self.ops)), self.ops)
 
 
+def image_feature_size(o):
+    """Features per frame after the conv tower's pooling (networks.cc's ImageFeatureSize)."""
+    side = o.image_size // 8
+    if o.encoder_pooling == "ENCODER_POOLING_SPATIAL_SOFTMAX":
+        return 2 * o.encoder_channels
+    if o.encoder_pooling == "ENCODER_POOLING_FLATTEN":
+        return o.encoder_channels * side * side
+    return o.encoder_channels
+
+
+def spatial_soft_argmax(x):
+    """Per channel the expected (x, y) under a softmax over the map, on a [-1, 1] grid."""
+    n, c, h, w = x.shape
+    p = torch.softmax(x.reshape(n, c, h * w), -1).view(n, c, h, w)
+    ys = torch.linspace(-1.0, 1.0, h, dtype=x.dtype)
+    xs = torch.linspace(-1.0, 1.0, w, dtype=x.dtype)
+    return torch.cat([(p.sum(2) * xs).sum(2), (p.sum(3) * ys).sum(2)], 1)
+
+
 class Encoder(nn.Module):
     """Per-frame conv tower + proprio MLP, fused by a 3-layer MLP, then an LSTM over time."""
 
@@ -451,8 +478,9 @@ class Encoder(nn.Module):
         self.block2 = ResidualBlock(o.encoder_channels, ops)
         self.block3 = ResidualBlock(o.encoder_channels, ops)
         self.proprio_mlp = _mlp2(o.proprio_size, o.encoder_hidden, o.encoder_hidden)
+        self.pooling = o.encoder_pooling
         self.fusion_mlp = nn.Sequential(
-            nn.Linear(o.encoder_channels + o.encoder_hidden, o.encoder_hidden), nn.ELU(),
+            nn.Linear(image_feature_size(o) + o.encoder_hidden, o.encoder_hidden), nn.ELU(),
             nn.Linear(o.encoder_hidden, o.encoder_hidden), nn.ELU(),
             nn.Linear(o.encoder_hidden, o.encoder_hidden), nn.ELU())
         self.lstm = nn.LSTM(o.encoder_hidden, o.latent_size, batch_first=True)
@@ -462,7 +490,12 @@ class Encoder(nn.Module):
         x = _frames_layout(images.flatten(0, 1), self.ops)
         x = _elu(self.conv0(x), self.ops)
         x = self.block3(self.block2(self.block1(x)))
-        x = x.mean((2, 3))
+        if self.pooling == "ENCODER_POOLING_SPATIAL_SOFTMAX":
+            x = spatial_soft_argmax(x)
+        elif self.pooling == "ENCODER_POOLING_FLATTEN":
+            x = x.flatten(1)
+        else:
+            x = x.mean((2, 3))
         p = self.proprio_mlp(proprio.flatten(0, 1))
         features = self.fusion_mlp(torch.cat([x, p], 1)).view(b, t, -1)
         return self.lstm(features)[0]  # From a zero state, as Integrate.
