@@ -221,7 +221,9 @@ at::Tensor LearnerCore::DrawReconstructedSteps(int64_t batch_size) {
   if (!l.reconstructs_subset()) return {};
   // The first n of a random permutation per row: n distinct steps, each equally likely.
   const at::Tensor keys = at::rand({batch_size, l.model_rollout}, noise_generator_);
-  return keys.argsort(/*dim=*/int64_t{1}, /*descending=*/false).slice(1, 0, l.reconstructed_steps_per_sequence).to(device_);
+  return keys.argsort(/*dim=*/int64_t{1}, /*descending=*/false)
+      .slice(1, 0, l.reconstructed_steps_per_sequence)
+      .to(device_);
 }
 
 namespace {
