@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
   const at::Device device = cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
   std::printf("machine: %u hardware threads, torch intra-op threads %d, device %s, %s\n",
               std::thread::hardware_concurrency(), at::get_num_threads(), device.str().c_str(),
-              heap.empty() ? "malloc: glibc defaults" : heap.c_str());
+              heap.c_str());
   int rc = 0;
   if (!config.empty()) {
 #ifdef IVG_LEARNER_BENCH_WITH_CONFIG

@@ -13,8 +13,8 @@ namespace ivg::model {
 // page again: measured on the 2-core machine, that was most of a learner step (cpu-small
 // 378 -> 101 ms, paper sizes 5.7 -> 0.86 s; bench/README.md "Learner"). The process keeps its
 // peak heap instead. Call once at the start of main, before the first tensor. Returns what
-// was set ("" where the C library is not glibc and nothing changed). The environment
-// variable IVG_DEFAULT_MALLOC=1 leaves glibc's defaults (for A/B measurements).
+// was set, for the process's log ("malloc: defaults" where nothing changed: not glibc, or
+// the environment variable IVG_DEFAULT_MALLOC=1, which A/B measurements use).
 std::string KeepFreedMemoryInHeap();
 
 }  // namespace ivg::model

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
        /*serves_grpc=*/false},
       argc, argv);
   const ivg::ExperimentConfig& config = process.config();
-  LOG(INFO) << (heap_settings.empty() ? "malloc: glibc defaults" : heap_settings);
+  LOG(INFO) << heap_settings;
   ivg::metrics::MetricRegistry& registry = ivg::metrics::DefaultRegistry();
   if (absl::Status s = process.StartMetrics(absl::StrCat(config.cluster().host(), ":0"), &registry);
       !s.ok()) {

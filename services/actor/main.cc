@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     return process.Fail(actor.status(), absl::StrCat("cannot create actor ", actor_id));
   }
   LOG(INFO) << "actor " << actor_id << " running (profile " << config.profile() << "; "
-            << (heap_settings.empty() ? "malloc: glibc defaults" : heap_settings) << ")";
+            << heap_settings << ")";
   process.Ready({{"actor_id", absl::StrCat(actor_id)}});
   absl::Status status = (*actor)->Run([] { return ivg::ShutdownRequested(); });
   if (!status.ok()) return process.Fail(status, absl::StrCat("actor ", actor_id, " stopped"));

@@ -62,7 +62,7 @@ int Main(int argc, char** argv) {
   if (run_dir.empty()) run_dir = cluster.run_dir();
   LOG(INFO) << "ivg_learner rank " << rank << " of " << world << ", profile '" << config->profile()
             << "', run_dir " << run_dir << "; "
-            << (heap_settings.empty() ? "malloc: glibc defaults" : heap_settings);
+            << heap_settings;
 
   metrics::MetricRegistry& registry = metrics::DefaultRegistry();
   // metrics_base_port 0 keeps 0: a free port.
