@@ -11,8 +11,8 @@ namespace ivg::model {
 // and re-allocates the same activation maps (several MB each) every step; with glibc's
 // defaults each of them comes back as fresh pages, and the kernel faults in and zeroes every
 // page again: measured on the 2-core machine, that was most of a learner step (cpu-small
-// 378 -> 101 ms, paper sizes 5.7 -> 0.86 s; bench/README.md "Learner"). The process keeps its
-// peak heap instead. Call once at the start of main, before the first tensor. Returns what
+// 404-437 -> 99-112 ms, paper sizes 5.7 -> 0.86 s; bench/README.md "Learner"). The process
+// keeps its peak heap instead. Call once at the start of main, before the first tensor. Returns what
 // was set, for the process's log ("malloc: defaults" where nothing changed: not glibc, or
 // the environment variable IVG_DEFAULT_MALLOC=1, which A/B measurements use).
 std::string KeepFreedMemoryInHeap();
