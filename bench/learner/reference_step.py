@@ -97,6 +97,9 @@ class LossOptions:
     vtrace_c_clip: float = 1.0
     value_loss_importance_weight: bool = False
     scale_value_by_one_minus_gamma: bool = True
+    policy_mean_bound_penalty: float = 0.0
+    # 0 = all K; decoded only with --ops=mirror (Ops.decode_subset).
+    reconstructed_steps_per_sequence: int = 0
 
     @property
     def sequence_length(self):
@@ -323,10 +326,6 @@ def _options_from_config(path):
     if m.boolean("tanh_squashed_policy", False):
         raise ConfigError(f"{path}: model.tanh_squashed_policy is not mirrored here (the "
                           "reference step clips); remove it to compare like for like")
-    if lrn.integer("reconstructed_steps_per_sequence", 0) not in (
-            0, lrn.integer("model_rollout", LossOptions().model_rollout)):
-        raise ConfigError(f"{path}: learner.reconstructed_steps_per_sequence is not mirrored "
-                          "here (the reference step decodes all K predicted steps)")
     if lrn.enum("policy_algorithm", "POLICY_IVG") != "POLICY_IVG":
         raise ConfigError(f"{path}: only POLICY_IVG is mirrored (SVG(0) has a Q critic here)")
     dl = LossOptions()
@@ -348,7 +347,11 @@ def _options_from_config(path):
         value_loss_importance_weight=lrn.boolean("value_loss_importance_weight",
                                                  dl.value_loss_importance_weight),
         scale_value_by_one_minus_gamma=lrn.boolean("scale_value_by_one_minus_gamma",
-                                                   dl.scale_value_by_one_minus_gamma))
+                                                   dl.scale_value_by_one_minus_gamma),
+        policy_mean_bound_penalty=lrn.number("policy_mean_bound_penalty",
+                                             dl.policy_mean_bound_penalty),
+        reconstructed_steps_per_sequence=lrn.integer("reconstructed_steps_per_sequence",
+                                                     dl.reconstructed_steps_per_sequence))
     if o.loss.imagination_horizon < 1:
         raise ConfigError(f"{path}: imagination_horizon 0 is SVG(0), which is not mirrored")
     do = OptimizerOptions()
@@ -404,13 +407,18 @@ class Ops:
     inplace_elu: bool
     sum_before_upsample: bool
     fused_bce: bool
+    # Decode learner.reconstructed_steps_per_sequence random predicted steps per sequence
+    # (losses.cc SelectReconstructed) instead of all K. "reference" decodes all K, the
+    # paper's loss as plain training code computes it, so a config that decodes a subset
+    # measures what doing less work buys against it.
+    decode_subset: bool
 
 
 OPS = {
     "reference": Ops("reference", channels_last=False, inplace_elu=False,
-                     sum_before_upsample=False, fused_bce=False),
+                     sum_before_upsample=False, fused_bce=False, decode_subset=False),
     "mirror": Ops("mirror", channels_last=True, inplace_elu=True, sum_before_upsample=True,
-                  fused_bce=True),
+                  fused_bce=True, decode_subset=True),
 }
 
 
@@ -717,6 +725,12 @@ def open_loop_rollout(transition, latents, actions, burn_in):
     return torch.stack(predicted, 1)
 
 
+def _gather_steps(x, steps):
+    """x[i, steps[i, j]] for x [B, K, ...] and steps [B, n]: [B, n, ...]."""
+    index = steps.view(steps.shape + (1,) * (x.dim() - 2)).expand(steps.shape + x.shape[2:])
+    return x.gather(1, index)
+
+
 def compute_model_loss(model, batch, o):
     """ComputeModelLoss (eq. 3-6 / 16-17); returns a dict of the terms the C++ returns."""
     like = next(model.transition.parameters())
@@ -739,10 +753,17 @@ def compute_model_loss(model, batch, o):
     e = model.encoder(images, proprio)
     out["latents"] = e
     gs = open_loop_rollout(model.transition, e, model_actions, h)
-    image_logits, proprio_pred = model.decoder(gs)
-    out["reconstruction_image"] = bce_with_logits_mean(image_logits, images[:, h:length],
-                                                       model.ops)
-    out["reconstruction_proprio"] = (proprio_pred - proprio[:, h:length]).pow(2).mean()
+    decoded, image_targets, proprio_targets = gs, images[:, h:length], proprio[:, h:length]
+    n = o.reconstructed_steps_per_sequence
+    if model.ops.decode_subset and 0 < n < gs.shape[1]:
+        # n distinct predicted steps per sequence, drawn anew each step (learner_core.cc).
+        steps = torch.rand(b, gs.shape[1], device=gs.device).argsort(1)[:, :n]
+        decoded = _gather_steps(gs, steps)
+        image_targets = _gather_steps(image_targets, steps)
+        proprio_targets = _gather_steps(proprio_targets, steps)
+    image_logits, proprio_pred = model.decoder(decoded)
+    out["reconstruction_image"] = bce_with_logits_mean(image_logits, image_targets, model.ops)
+    out["reconstruction_proprio"] = (proprio_pred - proprio_targets).pow(2).mean()
     out["consistency"] = (e[:, h:length] - gs).pow(2).mean()
     out["reward"] = (model.reward(gs) - rewards[:, h - 1:length - 1]).pow(2).mean()
 
@@ -813,7 +834,13 @@ def compute_policy_loss(model, latents, task_ids, noise, o):
         value=lambda x: model.value_of(x, onehot) / scale,
         x0=x0, noise=eps, horizon=o.imagination_horizon, single_horizon=o.single_horizon,
         gamma=o.gamma, kl_lambda=lam)
-    return -objective.mean()
+    loss = -objective.mean()
+    if o.policy_mean_bound_penalty > 0.0:
+        # losses.cc MeanBeyondBoundsPenalty on the start states' means.
+        start_mean = model.policy(x0, onehot)[0]
+        loss = loss + o.policy_mean_bound_penalty * torch.relu(
+            start_mean.abs() - 1.0).square().sum(-1).mean()
+    return loss
 
 
 # ---------------------------------------------------------------------------------------

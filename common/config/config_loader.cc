@@ -334,6 +334,15 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
         "field 'model.tanh_squashed_policy' needs a parametric policy; POLICY_CEM plans in the "
         "bounded action space itself");
   }
+  if (learner.policy_mean_bound_penalty() > 0.0 && model.tanh_squashed_policy()) {
+    return error(
+        "field 'learner.policy_mean_bound_penalty' bounds the mean of a clipped Gaussian; with "
+        "'model.tanh_squashed_policy' the mean is that of the unbounded u");
+  }
+  if (learner.policy_mean_bound_penalty() > 0.0 && learner.policy_algorithm() == POLICY_CEM) {
+    return error(
+        "field 'learner.policy_mean_bound_penalty' needs a parametric policy; POLICY_CEM has none");
+  }
   if (learner.scale_value_by_one_minus_gamma() && learner.gamma() >= 1.0) {
     return error("field 'learner.scale_value_by_one_minus_gamma' needs 'learner.gamma' < 1");
   }

@@ -345,20 +345,16 @@ std::pair<at::Tensor, at::Tensor> CemActionDistribution(IvgModelImpl& model,
           plan.std.select(1, 0).log().reshape({b, l, a})};
 }
 
-at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
-                             const at::Tensor& task_ids, const at::Tensor& noise,
-                             const LossOptions& o) {
-  // CEM has no parametric policy to train: a constant, which gives the policy no gradient.
-  if (o.policy_algorithm == PolicyAlgorithm::kCem) {
-    return at::zeros({}, latents.options());
-  }
-  const int64_t b = latents.size(0), l = latents.size(1);
-  // Every latent is a start state; PG imagines pg_rollouts from each (rows grouped per start).
-  const int64_t rollouts = o.policy_rollouts_per_start();
-  at::Tensor x0 = latents.detach().reshape({b * l, latents.size(2)});
-  if (rollouts > 1) x0 = x0.repeat_interleave(rollouts, 0);
-  at::Tensor ids = task_ids.to(x0.device()).repeat_interleave(l * rollouts);  // [B * L * R]
-  at::Tensor onehot = TaskOneHot(ids, model.options().num_tasks, x0);
+at::Tensor MeanBeyondBoundsPenalty(const at::Tensor& mean) {
+  return at::relu(mean.abs() - 1.0).square().sum(-1).mean();
+}
+
+namespace {
+
+// The objective's policy loss without the bound penalty (ComputePolicyLoss).
+at::Tensor ObjectivePolicyLoss(IvgModelImpl& model, const at::Tensor& x0, const at::Tensor& ids,
+                               const at::Tensor& onehot, const at::Tensor& noise,
+                               const LossOptions& o) {
   const double scale = ValueScale(o);
   const double lambda = o.kl_regularization ? o.kl_lambda : 0.0;
   at::Tensor eps = noise.to(x0.options());
@@ -392,6 +388,31 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
     return -LikelihoodRatioObjective(fns, x0, eps, io).mean();
   }
   return -ImaginedValueObjective(fns, x0, eps, io).mean();
+}
+
+}  // namespace
+
+at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
+                             const at::Tensor& task_ids, const at::Tensor& noise,
+                             const LossOptions& o) {
+  // CEM has no parametric policy to train: a constant, which gives the policy no gradient.
+  if (o.policy_algorithm == PolicyAlgorithm::kCem) {
+    return at::zeros({}, latents.options());
+  }
+  const int64_t b = latents.size(0), l = latents.size(1);
+  // Every latent is a start state; PG imagines pg_rollouts from each (rows grouped per start).
+  const int64_t rollouts = o.policy_rollouts_per_start();
+  at::Tensor x0 = latents.detach().reshape({b * l, latents.size(2)});
+  if (rollouts > 1) x0 = x0.repeat_interleave(rollouts, 0);
+  at::Tensor ids = task_ids.to(x0.device()).repeat_interleave(l * rollouts);  // [B * L * R]
+  at::Tensor onehot = TaskOneHot(ids, model.options().num_tasks, x0);
+  at::Tensor loss = ObjectivePolicyLoss(model, x0, ids, onehot, noise, o);
+  if (o.policy_mean_bound_penalty > 0.0) {
+    // On the start states only: they are the states the actors act in.
+    at::Tensor start_mean = model.policy->forward(x0, onehot).first;
+    loss = loss + o.policy_mean_bound_penalty * MeanBeyondBoundsPenalty(start_mean);
+  }
+  return loss;
 }
 
 }  // namespace ivg::model

@@ -134,6 +134,10 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
                              const at::Tensor& task_ids, const at::Tensor& noise,
                              const LossOptions& options);
 
+// The penalty on policy means beyond the action bounds [-1, 1]: the mean over rows of
+// sum_d max(|mean_d| - 1, 0)^2 for means [R, A]; zero, with zero gradient, inside the bounds.
+at::Tensor MeanBeyondBoundsPenalty(const at::Tensor& mean);
+
 // mean(BCE(sigmoid(logits), targets)) = mean(softplus(x) - x y), the reconstruction loss, as
 // one autograd node: two passes over the images forward (ATen's general form makes ~9) and
 // three backward, where d/dx = (sigmoid(x) - y) / n. Equal to

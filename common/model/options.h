@@ -83,6 +83,9 @@ struct LossOptions {
   // Decode this many of the K predicted steps per sequence (chosen at random each step) for
   // the reconstruction loss; 0 or >= K decodes all K (the paper's).
   int reconstructed_steps_per_sequence = 0;
+  // Weight of w * sum_d max(|mu_d| - 1, 0)^2 (reward units, mean over start states) added to
+  // the policy loss; 0 = off.
+  double policy_mean_bound_penalty = 0.0;
   // The transition and Q see actions clipped to [-1, 1] (what the environment executes).
   bool clip_model_actions = false;
   double gamma = 0.99;

@@ -200,6 +200,18 @@ TEST(ConfigLoader, CrossFieldRulesAreChecked) {
               HasSubstr("'learner.reconstructed_steps_per_sequence' = 6 exceeds"));
   EXPECT_TRUE(LoadExperimentConfig("", {"learner.reconstructed_steps_per_sequence=5"}).ok());
 
+  // The bound penalty bounds a clipped Gaussian's mean; a squashed policy's mean is unbounded.
+  auto squashed_penalty = LoadExperimentConfig(
+      "", {"learner.policy_mean_bound_penalty=1", "model.tanh_squashed_policy=true"});
+  ASSERT_FALSE(squashed_penalty.ok());
+  EXPECT_THAT(squashed_penalty.status().message(),
+              HasSubstr("'learner.policy_mean_bound_penalty'"));
+  auto cem_penalty = LoadExperimentConfig(
+      "", {"learner.policy_mean_bound_penalty=1", "learner.policy_algorithm=POLICY_CEM"});
+  ASSERT_FALSE(cem_penalty.ok());
+  EXPECT_THAT(cem_penalty.status().message(), HasSubstr("needs a parametric policy"));
+  EXPECT_TRUE(LoadExperimentConfig("", {"learner.policy_mean_bound_penalty=1"}).ok());
+
   auto too_long = LoadExperimentConfig("", {"env.episode_steps=6"});
   ASSERT_FALSE(too_long.ok());
   EXPECT_THAT(too_long.status().message(), HasSubstr("env.episode_steps"));
