@@ -100,6 +100,7 @@ class LossOptions:
     policy_mean_bound_penalty: float = 0.0
     # 0 = all K; decoded only with --ops=mirror (Ops.decode_subset).
     reconstructed_steps_per_sequence: int = 0
+    reconstruction_foreground_weight: float = 0.0
 
     @property
     def sequence_length(self):
@@ -351,7 +352,9 @@ def _options_from_config(path):
         policy_mean_bound_penalty=lrn.number("policy_mean_bound_penalty",
                                              dl.policy_mean_bound_penalty),
         reconstructed_steps_per_sequence=lrn.integer("reconstructed_steps_per_sequence",
-                                                     dl.reconstructed_steps_per_sequence))
+                                                     dl.reconstructed_steps_per_sequence),
+        reconstruction_foreground_weight=lrn.number("reconstruction_foreground_weight",
+                                                    dl.reconstruction_foreground_weight))
     if o.loss.imagination_horizon < 1:
         raise ConfigError(f"{path}: imagination_horizon 0 is SVG(0), which is not mirrored")
     do = OptimizerOptions()
@@ -706,10 +709,40 @@ class _BceWithLogitsMean(torch.autograd.Function):
         return grad, None
 
 
-def bce_with_logits_mean(logits, targets, ops):
+class _WeightedBceWithLogitsMean(torch.autograd.Function):
+    """losses.cc's WeightedBinaryCrossEntropyWithLogitsMean: mean(w * bce) / mean(w)."""
+
+    @staticmethod
+    def forward(ctx, logits, targets, weights):  # pylint: disable=arguments-differ
+        normalised = weights / weights.mean()
+        ctx.save_for_backward(logits, targets, normalised)
+        return F.softplus(logits).addcmul_(logits, targets, value=-1).mul_(normalised).mean()
+
+    @staticmethod
+    def backward(ctx, grad_output):  # pylint: disable=arguments-differ
+        logits, targets, normalised = ctx.saved_tensors
+        grad = torch.sigmoid(logits).sub_(targets).mul_(normalised).mul_(
+            grad_output / logits.numel())
+        return grad, None, None
+
+
+def bce_with_logits_mean(logits, targets, ops, weights=None):
+    if weights is not None:
+        if ops.fused_bce:
+            return _WeightedBceWithLogitsMean.apply(logits, targets, weights)
+        return F.binary_cross_entropy_with_logits(
+            logits, targets, weight=(weights / weights.mean()).expand_as(logits))
     if ops.fused_bce:
         return _BceWithLogitsMean.apply(logits, targets)
     return F.binary_cross_entropy_with_logits(logits, targets)
+
+
+def foreground_pixel_weights(frames, images, c):
+    """losses.cc ForegroundPixelWeights against BatchBackground(images)."""
+    with torch.no_grad():
+        background = images[:, -1].median(0).values
+        d = (frames - background).abs().amax(-3, keepdim=True)
+        return d.div(d.mean().clamp_min(1e-6)).mul_(c).add_(1.0)
 
 
 def value_scale(o):
@@ -762,7 +795,12 @@ def compute_model_loss(model, batch, o):
         image_targets = _gather_steps(image_targets, steps)
         proprio_targets = _gather_steps(proprio_targets, steps)
     image_logits, proprio_pred = model.decoder(decoded)
-    out["reconstruction_image"] = bce_with_logits_mean(image_logits, image_targets, model.ops)
+    weights = None
+    if o.reconstruction_foreground_weight > 0.0:
+        weights = foreground_pixel_weights(image_targets, images,
+                                           o.reconstruction_foreground_weight)
+    out["reconstruction_image"] = bce_with_logits_mean(image_logits, image_targets, model.ops,
+                                                       weights)
     out["reconstruction_proprio"] = (proprio_pred - proprio_targets).pow(2).mean()
     out["consistency"] = (e[:, h:length] - gs).pow(2).mean()
     out["reward"] = (model.reward(gs) - rewards[:, h - 1:length - 1]).pow(2).mean()

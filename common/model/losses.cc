@@ -141,10 +141,51 @@ struct BceWithLogitsMean : public torch::autograd::Function<BceWithLogitsMean> {
   }
 };
 
+// mean(w * bce) / mean(w) for weights w broadcast over the logits; d/dx = w (sigmoid(x) - y)
+// / (n mean(w)).
+struct WeightedBceWithLogitsMean : public torch::autograd::Function<WeightedBceWithLogitsMean> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits,
+                            const at::Tensor& targets, const at::Tensor& weights) {
+    const at::Tensor normalised = weights / weights.mean();
+    ctx->save_for_backward({logits, targets, normalised});
+    return at::softplus(logits).addcmul_(logits, targets, /*value=*/-1).mul_(normalised).mean();
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_output) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& logits = saved[0];
+    at::Tensor grad = at::sigmoid(logits)
+                          .sub_(saved[1])
+                          .mul_(saved[2])
+                          .mul_(grad_output[0] / static_cast<double>(logits.numel()));
+    return {grad, at::Tensor(), at::Tensor()};
+  }
+};
+
 }  // namespace
 
 at::Tensor BinaryCrossEntropyWithLogitsMean(const at::Tensor& logits, const at::Tensor& targets) {
   return BceWithLogitsMean::apply(logits, targets);
+}
+
+at::Tensor WeightedBinaryCrossEntropyWithLogitsMean(const at::Tensor& logits,
+                                                    const at::Tensor& targets,
+                                                    const at::Tensor& weights) {
+  return WeightedBceWithLogitsMean::apply(logits, targets, weights.detach());
+}
+
+at::Tensor BatchBackground(const at::Tensor& images) {
+  torch::NoGradGuard no_grad;
+  return std::get<0>(images.select(1, images.size(1) - 1).median(0));
+}
+
+at::Tensor ForegroundPixelWeights(const at::Tensor& frames, const at::Tensor& background,
+                                  double c) {
+  torch::NoGradGuard no_grad;
+  const at::Tensor d = (frames - background).abs().amax(-3, /*keepdim=*/true);
+  // Frames that all show the background have no foreground to weight.
+  const at::Tensor scale = d.mean().clamp_min(1e-6);
+  return d.div(scale).mul_(c).add_(1.0);
 }
 
 double ValueScale(const LossOptions& o) {
@@ -268,7 +309,13 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
     gs = OpenLoopRollout(*model.transition, e, model_actions, h);
     ReconstructionInputs decode = SelectReconstructed(gs, images, proprio, batch, h);
     auto [image_logits, proprio_pred] = model.decoder->forward(decode.latents);
-    out.reconstruction_image = BinaryCrossEntropyWithLogitsMean(image_logits, decode.images);
+    out.reconstruction_image =
+        o.reconstruction_foreground_weight > 0.0
+            ? WeightedBinaryCrossEntropyWithLogitsMean(
+                  image_logits, decode.images,
+                  ForegroundPixelWeights(decode.images, BatchBackground(images),
+                                         o.reconstruction_foreground_weight))
+            : BinaryCrossEntropyWithLogitsMean(image_logits, decode.images);
     out.reconstruction_proprio = (proprio_pred - decode.proprio).pow(2).mean();
     out.consistency = (e.slice(1, h, l) - gs).pow(2).mean();
     out.predicted_latents = gs;

@@ -144,6 +144,23 @@ at::Tensor MeanBeyondBoundsPenalty(const at::Tensor& mean);
 // torch::nn::functional::binary_cross_entropy_with_logits in value and gradient.
 at::Tensor BinaryCrossEntropyWithLogitsMean(const at::Tensor& logits, const at::Tensor& targets);
 
+// The same with per-pixel weights broadcast over channels, normalised by their mean:
+// mean(w * (softplus(x) - x y)) / mean(w). One autograd node; the weights get no gradient.
+at::Tensor WeightedBinaryCrossEntropyWithLogitsMean(const at::Tensor& logits,
+                                                    const at::Tensor& targets,
+                                                    const at::Tensor& weights);
+
+// The static scene of a batch of images [B, L, C, S, S] in [0, 1]: per pixel and channel the
+// median over the B sequences' last frames, [C, S, S]. Each sequence is another episode, so a
+// pixel that a cube or the arm covers in a minority of them keeps the table's colour.
+at::Tensor BatchBackground(const at::Tensor& images);
+
+// Per-pixel reconstruction weights [..., 1, S, S] for target frames [..., C, S, S]:
+// 1 + c * d / mean(d), d the largest channel difference from `background` [C, S, S]; 1 where
+// the frames show the background or c = 0.
+at::Tensor ForegroundPixelWeights(const at::Tensor& frames, const at::Tensor& background,
+                                  double c);
+
 // What the value heads predict per unit of value in reward units: (1 - gamma) with
 // scale_value_by_one_minus_gamma, else 1. Divide a head's output by it for reward units.
 double ValueScale(const LossOptions& options);

@@ -86,6 +86,9 @@ struct LossOptions {
   // Weight of w * sum_d max(|mu_d| - 1, 0)^2 (reward units, mean over start states) added to
   // the policy loss; 0 = off.
   double policy_mean_bound_penalty = 0.0;
+  // c of the reconstruction BCE's per-pixel weights 1 + c * d / mean(d) (ForegroundPixelWeights);
+  // 0 = unweighted.
+  double reconstruction_foreground_weight = 0.0;
   // The transition and Q see actions clipped to [-1, 1] (what the environment executes).
   bool clip_model_actions = false;
   double gamma = 0.99;
