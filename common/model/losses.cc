@@ -123,41 +123,27 @@ at::Tensor LikelihoodRatioObjective(const ImaginationModel& model, const at::Ten
 
 namespace {
 
+// mean(w * (softplus(x) - x y)) / mean(w), w broadcast over the logits, or the plain mean
+// where `weights` is empty (autograd functions take no undefined tensors);
+// d/dx = w (sigmoid(x) - y) / (n mean(w)).
 struct BceWithLogitsMean : public torch::autograd::Function<BceWithLogitsMean> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits,
-                            const at::Tensor& targets) {
-    ctx->save_for_backward({logits, targets});
-    // softplus returns x itself above 20, where log(1 + e^x) = x within 2e-9.
-    return at::softplus(logits).addcmul_(logits, targets, /*value=*/-1).mean();
-  }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grad_output) {
-    const auto saved = ctx->get_saved_variables();
-    const at::Tensor& logits = saved[0];
-    at::Tensor grad = at::sigmoid(logits)
-                          .sub_(saved[1])
-                          .mul_(grad_output[0] / static_cast<double>(logits.numel()));
-    return {grad, at::Tensor()};
-  }
-};
-
-// mean(w * bce) / mean(w) for weights w broadcast over the logits; d/dx = w (sigmoid(x) - y)
-// / (n mean(w)).
-struct WeightedBceWithLogitsMean : public torch::autograd::Function<WeightedBceWithLogitsMean> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits,
                             const at::Tensor& targets, const at::Tensor& weights) {
-    const at::Tensor normalised = weights / weights.mean();
+    const bool weighted = weights.numel() > 0;
+    const at::Tensor normalised = weighted ? weights / weights.mean() : weights;
     ctx->save_for_backward({logits, targets, normalised});
-    return at::softplus(logits).addcmul_(logits, targets, /*value=*/-1).mul_(normalised).mean();
+    // softplus returns x itself above 20, where log(1 + e^x) = x within 2e-9.
+    at::Tensor loss = at::softplus(logits).addcmul_(logits, targets, /*value=*/-1);
+    if (weighted) loss.mul_(normalised);
+    return loss.mean();
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_output) {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor& logits = saved[0];
-    at::Tensor grad = at::sigmoid(logits)
-                          .sub_(saved[1])
-                          .mul_(saved[2])
-                          .mul_(grad_output[0] / static_cast<double>(logits.numel()));
+    at::Tensor grad = at::sigmoid(logits).sub_(saved[1]);
+    if (saved[2].numel() > 0) grad.mul_(saved[2]);
+    grad.mul_(grad_output[0] / static_cast<double>(logits.numel()));
     return {grad, at::Tensor(), at::Tensor()};
   }
 };
@@ -165,13 +151,13 @@ struct WeightedBceWithLogitsMean : public torch::autograd::Function<WeightedBceW
 }  // namespace
 
 at::Tensor BinaryCrossEntropyWithLogitsMean(const at::Tensor& logits, const at::Tensor& targets) {
-  return BceWithLogitsMean::apply(logits, targets);
+  return BceWithLogitsMean::apply(logits, targets, at::empty({0}, logits.options()));
 }
 
 at::Tensor WeightedBinaryCrossEntropyWithLogitsMean(const at::Tensor& logits,
                                                     const at::Tensor& targets,
                                                     const at::Tensor& weights) {
-  return WeightedBceWithLogitsMean::apply(logits, targets, weights.detach());
+  return BceWithLogitsMean::apply(logits, targets, weights.detach());
 }
 
 at::Tensor BatchBackground(const at::Tensor& images) {
