@@ -694,46 +694,34 @@ def vtrace_targets(values, rewards, log_ratios, gamma, rho_clip, c_clip):
 
 
 class _BceWithLogitsMean(torch.autograd.Function):
-    """losses.cc's BinaryCrossEntropyWithLogitsMean: the same value and gradient as the stock
-    op in one autograd node (mean(softplus(x) - x y); d/dx = (sigmoid(x) - y) / n)."""
-
-    @staticmethod
-    def forward(ctx, logits, targets):  # pylint: disable=arguments-differ
-        ctx.save_for_backward(logits, targets)
-        return F.softplus(logits).addcmul_(logits, targets, value=-1).mean()
-
-    @staticmethod
-    def backward(ctx, grad_output):  # pylint: disable=arguments-differ
-        logits, targets = ctx.saved_tensors
-        grad = torch.sigmoid(logits).sub_(targets).mul_(grad_output / logits.numel())
-        return grad, None
-
-
-class _WeightedBceWithLogitsMean(torch.autograd.Function):
-    """losses.cc's WeightedBinaryCrossEntropyWithLogitsMean: mean(w * bce) / mean(w)."""
+    """losses.cc's BinaryCrossEntropyWithLogitsMean and its weighted form: the stock op's value
+    and gradient in one autograd node, mean(w * (softplus(x) - x y)) / mean(w) with weights
+    broadcast over the logits, or the plain mean without; d/dx = w (sigmoid(x) - y) / (n mean(w))."""
 
     @staticmethod
     def forward(ctx, logits, targets, weights):  # pylint: disable=arguments-differ
-        normalised = weights / weights.mean()
+        normalised = None if weights is None else weights / weights.mean()
         ctx.save_for_backward(logits, targets, normalised)
-        return F.softplus(logits).addcmul_(logits, targets, value=-1).mul_(normalised).mean()
+        loss = F.softplus(logits).addcmul_(logits, targets, value=-1)
+        if normalised is not None:
+            loss.mul_(normalised)
+        return loss.mean()
 
     @staticmethod
     def backward(ctx, grad_output):  # pylint: disable=arguments-differ
         logits, targets, normalised = ctx.saved_tensors
-        grad = torch.sigmoid(logits).sub_(targets).mul_(normalised).mul_(
-            grad_output / logits.numel())
-        return grad, None, None
+        grad = torch.sigmoid(logits).sub_(targets)
+        if normalised is not None:
+            grad.mul_(normalised)
+        return grad.mul_(grad_output / logits.numel()), None, None
 
 
 def bce_with_logits_mean(logits, targets, ops, weights=None):
+    if ops.fused_bce:
+        return _BceWithLogitsMean.apply(logits, targets, weights)
     if weights is not None:
-        if ops.fused_bce:
-            return _WeightedBceWithLogitsMean.apply(logits, targets, weights)
         return F.binary_cross_entropy_with_logits(
             logits, targets, weight=(weights / weights.mean()).expand_as(logits))
-    if ops.fused_bce:
-        return _BceWithLogitsMean.apply(logits, targets)
     return F.binary_cross_entropy_with_logits(logits, targets)
 
 
