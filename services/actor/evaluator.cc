@@ -75,13 +75,14 @@ double NormalizedScore(double learned, double random, double scripted) {
 }
 
 absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const ExperimentConfig& config,
-                                                             metrics::MetricRegistry* registry) {
+                                                             metrics::MetricRegistry* registry,
+                                                             EvaluatorOptions options) {
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<env::SawyerEnv> environment,
                        env::SawyerEnv::Create(config.env()));
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<policy::PolicyRunner> policy,
                        policy::PolicyRunner::Create(config, config.actor().inference_threads()));
   std::unique_ptr<replay::ShardedReplayClient> replay;
-  if (config.replay().shard_addresses_size() > 0) {
+  if (options.read_replay && config.replay().shard_addresses_size() > 0) {
     replay::ShardedReplayClientOptions options;
     options.addresses.assign(config.replay().shard_addresses().begin(),
                              config.replay().shard_addresses().end());
@@ -98,16 +99,19 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const ExperimentCon
     return absl::InternalError(absl::StrCat("cannot create run directory ",
                                             config.cluster().run_dir(), ": ", ec.message()));
   }
-  return std::unique_ptr<Evaluator>(new Evaluator(config, std::move(environment), std::move(policy),
-                                                  std::move(replay), std::move(params), registry));
+  return std::unique_ptr<Evaluator>(new Evaluator(config, std::move(options), std::move(environment),
+                                                  std::move(policy), std::move(replay),
+                                                  std::move(params), registry));
 }
 
-Evaluator::Evaluator(const ExperimentConfig& config, std::unique_ptr<env::SawyerEnv> env,
+Evaluator::Evaluator(const ExperimentConfig& config, EvaluatorOptions options,
+                     std::unique_ptr<env::SawyerEnv> env,
                      std::unique_ptr<policy::PolicyRunner> policy,
                      std::unique_ptr<replay::ShardedReplayClient> replay,
                      std::unique_ptr<ParameterService::Stub> params,
                      metrics::MetricRegistry* registry)
     : config_(config),
+      options_(std::move(options)),
       env_(std::move(env)),
       policy_(std::move(policy)),
       replay_(std::move(replay)),
@@ -116,7 +120,9 @@ Evaluator::Evaluator(const ExperimentConfig& config, std::unique_ptr<env::Sawyer
   video_layout_.image_size = config_.env().image_size();
 }
 
-std::string Evaluator::csv_path() const { return config_.cluster().run_dir() + "/eval.csv"; }
+std::string Evaluator::csv_path() const {
+  return options_.csv_path.empty() ? config_.cluster().run_dir() + "/eval.csv" : options_.csv_path;
+}
 
 std::string Evaluator::videos_dir() const { return config_.cluster().run_dir() + "/videos"; }
 
@@ -226,6 +232,22 @@ absl::StatusOr<bool> Evaluator::FetchIfDue() {
   if (policy_->version() < 0 || learner_step_ == last_evaluated_step_) return false;
   return last_evaluated_step_ < 0 ||
          learner_step_ >= last_evaluated_step_ + config_.eval().every_learner_steps();
+}
+
+absl::Status Evaluator::LoadStoredParameters(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot open parameter file '", path, "'"));
+  PublishRequest stored;
+  if (!stored.ParseFromIstream(&file)) {
+    return absl::DataLossError(
+        absl::StrCat("parameter file '", path, "' is not a stored parameter set"));
+  }
+  if (absl::Status loaded = policy_->Load(stored.actor_params(), stored.version()); !loaded.ok()) {
+    return absl::Status(loaded.code(), absl::StrCat("parameter file '", path, "' (version ",
+                                                    stored.version(), "): ", loaded.message()));
+  }
+  learner_step_ = stored.learner_step();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateLearned() {

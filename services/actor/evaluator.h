@@ -53,12 +53,20 @@ EvalSummary Summarize(const ExperimentConfig& config, EvalPolicy policy, int tas
 // or either is missing.
 double NormalizedScore(double learned, double random, double scripted);
 
+struct EvaluatorOptions {
+  // Where the rows go; empty = <cluster.run_dir>/eval.csv.
+  std::string csv_path;
+  // Count the env steps in the replay shards named in the config (a finished run's are gone).
+  bool read_replay = true;
+};
+
 class Evaluator {
  public:
   // Builds the environment and the policy, and clients of the parameter server and (for the
   // env-step count only; it never inserts) of the replay shards named in `config`.
   static absl::StatusOr<std::unique_ptr<Evaluator>> Create(const ExperimentConfig& config,
-                                                           metrics::MetricRegistry* registry);
+                                                           metrics::MetricRegistry* registry,
+                                                           EvaluatorOptions options = {});
 
   // Scores the baselines (eval.score_baselines), then evaluates each due parameter version
   // until `should_stop()`. Parameter-server outages are waited out.
@@ -71,6 +79,9 @@ class Evaluator {
   absl::StatusOr<bool> FetchIfDue();
   // The deterministic learned policy on every task's eval seeds; rows go to eval.csv.
   absl::StatusOr<std::vector<EvalSummary>> EvaluateLearned();
+  // Loads parameters as the parameter server stores them (a run's
+  // param_server/parameters.pb: a PublishRequest), for a final evaluation of a finished run.
+  absl::Status LoadStoredParameters(const std::string& path);
 
   // One episode of `policy` on task `task_index` from `seed`; returns its return. With
   // `video`, appends one frame per observation (eval_video.h).
@@ -87,7 +98,8 @@ class Evaluator {
   std::string videos_dir() const;
 
  private:
-  Evaluator(const ExperimentConfig& config, std::unique_ptr<env::SawyerEnv> env,
+  Evaluator(const ExperimentConfig& config, EvaluatorOptions options,
+            std::unique_ptr<env::SawyerEnv> env,
             std::unique_ptr<policy::PolicyRunner> policy,
             std::unique_ptr<replay::ShardedReplayClient> replay,
             std::unique_ptr<ParameterService::Stub> params, metrics::MetricRegistry* registry);
@@ -104,6 +116,7 @@ class Evaluator {
                             int64_t env_steps, double normalized);
 
   const ExperimentConfig config_;
+  const EvaluatorOptions options_;
   std::unique_ptr<env::SawyerEnv> env_;
   std::unique_ptr<policy::PolicyRunner> policy_;
   std::unique_ptr<replay::ShardedReplayClient> replay_;  // null without shards

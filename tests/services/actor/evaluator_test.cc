@@ -140,5 +140,71 @@ TEST_F(EvaluatorTest, DeterministicEvaluationRepeatsExactlyOnTheSameParameters) 
   EXPECT_EQ(*a, *b);
 }
 
+TEST_F(EvaluatorTest, AFinishedRunsStoredParametersScoreAsTheFetchedOnesDid) {
+  Publish(/*version=*/7, /*learner_step=*/70);
+  ASSERT_TRUE(evaluator_->FetchIfDue().ok());
+  auto fetched = evaluator_->RunEpisode(EvalPolicy::kLearned, 0, config_.eval().seed());
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  // What the parameter server keeps in <run_dir>/param_server/parameters.pb.
+  const std::string stored_path = dir_.path() + "/parameters.pb";
+  {
+    std::ofstream out(stored_path, std::ios::binary);
+    ASSERT_TRUE(store_->Latest()->SerializeToOstream(&out));
+  }
+  EvaluatorOptions options;
+  options.csv_path = dir_.path() + "/final_eval.csv";
+  options.read_replay = false;
+  auto final_evaluator = Evaluator::Create(config_, &eval_registry_, options);
+  ASSERT_TRUE(final_evaluator.ok()) << final_evaluator.status();
+  ASSERT_TRUE((*final_evaluator)->LoadStoredParameters(stored_path).ok());
+  auto stored = (*final_evaluator)->RunEpisode(EvalPolicy::kLearned, 0, config_.eval().seed());
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(*stored, *fetched);
+  // Its rows carry the stored version and learner step, in the file asked for; the env steps
+  // are unknown without the run's replay.
+  ASSERT_TRUE((*final_evaluator)->EvaluateLearned().ok());
+  std::ifstream in(options.csv_path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[1], HasSubstr(",learned,REACH_RED,7,70,-1,2,"));
+}
+
+TEST_F(EvaluatorTest, MissingCorruptOrMisfittingParameterFilesAreNamedAndChangeNothing) {
+  const std::string missing = dir_.path() + "/no_such_parameters.pb";
+  absl::Status status = evaluator_->LoadStoredParameters(missing);
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(status.message(), HasSubstr(missing));
+
+  const std::string corrupt = dir_.path() + "/corrupt.pb";
+  std::ofstream(corrupt, std::ios::binary) << "\xff\xff\xff not a parameter set";
+  status = evaluator_->LoadStoredParameters(corrupt);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), HasSubstr(corrupt));
+
+  // A set for other networks: the first tensor flattened (same data, another shape).
+  Publish(/*version=*/3, /*learner_step=*/30);
+  PublishRequest misfit = *store_->Latest();
+  ASSERT_GT(misfit.actor_params().tensors_size(), 0);
+  Tensor* first = misfit.mutable_actor_params()->mutable_tensors(0)->mutable_tensor();
+  ASSERT_GT(first->shape_size(), 1);
+  int64_t elements = 1;
+  for (int64_t size : first->shape()) elements *= size;
+  first->clear_shape();
+  first->add_shape(elements);
+  const std::string misfit_path = dir_.path() + "/misfit.pb";
+  {
+    std::ofstream out(misfit_path, std::ios::binary);
+    ASSERT_TRUE(misfit.SerializeToOstream(&out));
+  }
+  status = evaluator_->LoadStoredParameters(misfit_path);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr(misfit_path));
+  EXPECT_THAT(status.message(), HasSubstr(misfit.actor_params().tensors(0).name()));
+  // Nothing was loaded: there is no policy to evaluate.
+  EXPECT_EQ(evaluator_->EvaluateLearned().status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace ivg::actor
