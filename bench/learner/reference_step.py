@@ -98,6 +98,7 @@ class LossOptions:
     value_loss_importance_weight: bool = False
     scale_value_by_one_minus_gamma: bool = True
     policy_mean_bound_penalty: float = 0.0
+    policy_behaviour_nll_weight: float = 0.0
     # 0 = all K; decoded only with --ops=mirror (Ops.decode_subset).
     reconstructed_steps_per_sequence: int = 0
     reconstruction_foreground_weight: float = 0.0
@@ -351,6 +352,8 @@ def _options_from_config(path):
                                                    dl.scale_value_by_one_minus_gamma),
         policy_mean_bound_penalty=lrn.number("policy_mean_bound_penalty",
                                              dl.policy_mean_bound_penalty),
+        policy_behaviour_nll_weight=lrn.number("policy_behaviour_nll_weight",
+                                               dl.policy_behaviour_nll_weight),
         reconstructed_steps_per_sequence=lrn.integer("reconstructed_steps_per_sequence",
                                                      dl.reconstructed_steps_per_sequence),
         reconstruction_foreground_weight=lrn.number("reconstruction_foreground_weight",
@@ -840,7 +843,7 @@ def imagined_value_objective(policy, transition, reward, value, x0, noise, horiz
     return total if single_horizon else total / float(horizon)
 
 
-def compute_policy_loss(model, latents, task_ids, noise, o):
+def compute_policy_loss(model, latents, task_ids, noise, o, behaviour_actions=None):
     """ComputePolicyLoss for IVG(N), N >= 1: -objective from all B*L detached latents."""
     b, length = latents.shape[0], latents.shape[1]
     x0 = latents.detach().reshape(b * length, latents.shape[2])
@@ -866,6 +869,13 @@ def compute_policy_loss(model, latents, task_ids, noise, o):
         start_mean = model.policy(x0, onehot)[0]
         loss = loss + o.policy_mean_bound_penalty * torch.relu(
             start_mean.abs() - 1.0).square().sum(-1).mean()
+    if o.policy_behaviour_nll_weight > 0.0:
+        # losses.cc BehaviourNll: the replayed actions at their own latents.
+        mean, log_std = model.policy(x0, onehot)
+        actions = behaviour_actions.to(dtype=x0.dtype, device=x0.device).reshape(
+            b * length, behaviour_actions.shape[2])
+        loss = loss - o.policy_behaviour_nll_weight * gaussian_log_prob(
+            actions, mean, log_std).mean()
     return loss
 
 
@@ -963,7 +973,7 @@ class LearnerCore:
         terms = compute_model_loss(self.model, batch, self.options.loss)
         noise = self.draw_policy_noise(batch["images"].shape[0])
         policy_loss = compute_policy_loss(self.model, terms["latents"], batch["task_ids"], noise,
-                                          self.options.loss)
+                                          self.options.loss, batch["actions"])
         # Two autograd.grad calls with explicit inputs: each loss reaches only its own params.
         model_grads = torch.autograd.grad([terms["total"]], model_params, allow_unused=True)
         policy_grads = torch.autograd.grad([policy_loss], policy_params, allow_unused=True)

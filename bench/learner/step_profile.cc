@@ -114,7 +114,7 @@ std::vector<PartTime> ProfileStepParts(model::LearnerCore& core, const model::Ba
                                o.gamma, o.vtrace_rho_clip, o.vtrace_c_clip);
   });
   add("policy imagination N steps, forward + backward", [&] {
-    Backward(model::ComputePolicyLoss(m, latents, batch.task_ids, noise, o),
+    Backward(model::ComputePolicyLoss(m, latents, batch.task_ids, noise, o, batch.actions),
              m.PolicyParameters());
   });
   {

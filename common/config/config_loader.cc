@@ -339,6 +339,11 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
         "field 'learner.policy_mean_bound_penalty' bounds the mean of a clipped Gaussian; with "
         "'model.tanh_squashed_policy' the mean is that of the unbounded u");
   }
+  if (learner.policy_behaviour_nll_weight() > 0.0 && learner.policy_algorithm() == POLICY_CEM) {
+    return error(
+        "field 'learner.policy_behaviour_nll_weight' needs a parametric policy; POLICY_CEM has "
+        "none");
+  }
   if (learner.policy_mean_bound_penalty() > 0.0 && learner.policy_algorithm() == POLICY_CEM) {
     return error(
         "field 'learner.policy_mean_bound_penalty' needs a parametric policy; POLICY_CEM has none");

@@ -256,7 +256,16 @@ void LearnerCore::FillDiagnostics(const ModelLossTerms& terms, const Batch& batc
   d->policy_log_std_mean = log_std.mean().item<double>();
   d->policy_abs_mean_action = mean.abs().mean().item<double>();
   d->policy_mean_outside_bounds = (mean.abs() > 1.0).to(at::kDouble).mean().item<double>();
-  d->imagined_objective = -policy_loss;
+  // Both regularisers are functions of the policy at these same latents, so they come off
+  // the loss exactly.
+  d->behaviour_nll =
+      BehaviourNll(batch.actions.to(mean.options()), mean, log_std).item<double>();
+  double regularisers = options_.loss.policy_behaviour_nll_weight * d->behaviour_nll;
+  if (options_.loss.policy_mean_bound_penalty > 0.0) {
+    regularisers += options_.loss.policy_mean_bound_penalty *
+                    MeanBeyondBoundsPenalty(mean).item<double>();
+  }
+  d->imagined_objective = -(policy_loss - regularisers);
   const at::Tensor value = model_->Value(x, onehot) / ValueScale(options_.loss);
   d->value_mean = value.mean().item<double>();
   d->value_target_mean = terms.vtrace_targets.mean().item<double>();
@@ -304,7 +313,7 @@ Result<LossValues> LearnerCore::ComputeGradients(const Batch& batch,
     at::Tensor noise = batch.policy_noise.defined() ? batch.policy_noise
                                                     : DrawPolicyNoise(batch.images.size(0));
     at::Tensor policy_loss = ComputePolicyLoss(*model_, terms.latents, batch.task_ids, noise,
-                                               options_.loss);
+                                               options_.loss, batch.actions);
     // autograd::grad with explicit inputs: each loss reaches only its own parameters.
     auto model_grads = torch::autograd::grad({terms.total}, model_params, {},
                                              /*retain_graph=*/false, /*create_graph=*/false,

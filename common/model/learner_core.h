@@ -47,7 +47,13 @@ struct StepDiagnostics {
   double policy_log_std_mean = 0;      // mean log sigma(h)
   double policy_abs_mean_action = 0;   // mean |mu(h)|
   double policy_mean_outside_bounds = 0;  // fraction of mu(h) entries beyond [-1, 1]
-  double imagined_objective = 0;       // the policy objective (= -policy loss)
+  // The policy objective: -policy loss without the regularisers added to it (the mean-bound
+  // penalty, the behaviour trust region).
+  double imagined_objective = 0;
+  // How far the policy is from the actions it is trained on: the mean -log pi(a_t | e_t) of
+  // the batch's replayed actions (BehaviourNll), = KL(behaviour || policy) + the behaviour's
+  // entropy; it jumps when the policy leaves the data.
+  double behaviour_nll = 0;
   double value_mean = 0;               // V(e_t) over the batch's latents
   double value_target_mean = 0;        // V-trace targets
   // Whether the heads the policy's gradient flows through are right where it starts: the

@@ -1,6 +1,7 @@
 #include "common/model/losses.h"
 
 #include <cmath>
+#include <stdexcept>
 #include <tuple>
 
 #include <ATen/ATen.h>
@@ -382,6 +383,11 @@ at::Tensor MeanBeyondBoundsPenalty(const at::Tensor& mean) {
   return at::relu(mean.abs() - 1.0).square().sum(-1).mean();
 }
 
+at::Tensor BehaviourNll(const at::Tensor& actions, const at::Tensor& mean,
+                        const at::Tensor& log_std) {
+  return -GaussianLogProb(actions, mean, log_std).mean();
+}
+
 namespace {
 
 // The objective's policy loss without the bound penalty (ComputePolicyLoss).
@@ -427,7 +433,7 @@ at::Tensor ObjectivePolicyLoss(IvgModelImpl& model, const at::Tensor& x0, const 
 
 at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
                              const at::Tensor& task_ids, const at::Tensor& noise,
-                             const LossOptions& o) {
+                             const LossOptions& o, const at::Tensor& behaviour_actions) {
   // CEM has no parametric policy to train: a constant, which gives the policy no gradient.
   if (o.policy_algorithm == PolicyAlgorithm::kCem) {
     return at::zeros({}, latents.options());
@@ -436,6 +442,8 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
   // Every latent is a start state; PG imagines pg_rollouts from each (rows grouped per start).
   const int64_t rollouts = o.policy_rollouts_per_start();
   at::Tensor x0 = latents.detach().reshape({b * l, latents.size(2)});
+  // The start states once each (PG repeats them below), for the terms on the replayed data.
+  const at::Tensor starts = x0;
   if (rollouts > 1) x0 = x0.repeat_interleave(rollouts, 0);
   at::Tensor ids = task_ids.to(x0.device()).repeat_interleave(l * rollouts);  // [B * L * R]
   at::Tensor onehot = TaskOneHot(ids, model.options().num_tasks, x0);
@@ -444,6 +452,20 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
     // On the start states only: they are the states the actors act in.
     at::Tensor start_mean = model.policy->forward(x0, onehot).first;
     loss = loss + o.policy_mean_bound_penalty * MeanBeyondBoundsPenalty(start_mean);
+  }
+  if (o.policy_behaviour_nll_weight > 0.0) {
+    if (!behaviour_actions.defined()) {
+      throw std::invalid_argument(
+          "policy_behaviour_nll_weight > 0 needs the batch's actions (behaviour_actions)");
+    }
+    // Each replayed action a_t at the latent e_t it was chosen from (the actor's latent of the
+    // same last H frames).
+    at::Tensor start_ids = task_ids.to(starts.device()).repeat_interleave(l);
+    auto [mean, log_std] =
+        model.policy->forward(starts, TaskOneHot(start_ids, model.options().num_tasks, starts));
+    const at::Tensor actions =
+        behaviour_actions.to(starts.options()).reshape({b * l, behaviour_actions.size(2)});
+    loss = loss + o.policy_behaviour_nll_weight * BehaviourNll(actions, mean, log_std);
   }
   return loss;
 }

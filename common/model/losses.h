@@ -129,10 +129,19 @@ std::pair<at::Tensor, at::Tensor> CemActionDistribution(IvgModelImpl& model,
 // The policy loss (-objective) from detached start latents [B, L, D]: IVG(N) for N >= 1,
 // SVG(0) through the Q critic, or PG (likelihood ratio, pg_rollouts per start state); a
 // constant without gradient for CEM (no parametric policy).
-// noise: [max(N, 1), B * L * policy_rollouts_per_start(), A].
+// noise: [max(N, 1), B * L * policy_rollouts_per_start(), A]. behaviour_actions [B, L, A]:
+// the batch's replayed actions, needed when options.policy_behaviour_nll_weight > 0.
 at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
                              const at::Tensor& task_ids, const at::Tensor& noise,
-                             const LossOptions& options);
+                             const LossOptions& options,
+                             const at::Tensor& behaviour_actions = at::Tensor());
+
+// The trust region to the behaviour policy: mean over rows of -log N(actions; mean,
+// exp(log_std)^2) (summed over action dimensions) for [R, A] tensors. The actions were drawn
+// by the behaviour policy, so this estimates KL(behaviour || policy) plus the behaviour's
+// entropy, a constant.
+at::Tensor BehaviourNll(const at::Tensor& actions, const at::Tensor& mean,
+                        const at::Tensor& log_std);
 
 // The penalty on policy means beyond the action bounds [-1, 1]: the mean over rows of
 // sum_d max(|mean_d| - 1, 0)^2 for means [R, A]; zero, with zero gradient, inside the bounds.

@@ -89,6 +89,9 @@ struct LossOptions {
   // c of the reconstruction BCE's per-pixel weights 1 + c * d / mean(d) (ForegroundPixelWeights);
   // 0 = unweighted.
   double reconstruction_foreground_weight = 0.0;
+  // w of w * mean(-log pi(a_t | e_t)) over the batch's replayed actions (BehaviourNll), added
+  // to the policy loss: a trust region to the behaviour policy; 0 = off.
+  double policy_behaviour_nll_weight = 0.0;
   // The transition and Q see actions clipped to [-1, 1] (what the environment executes).
   bool clip_model_actions = false;
   double gamma = 0.99;

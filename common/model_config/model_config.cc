@@ -59,6 +59,7 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
   o.loss.reconstructed_steps_per_sequence = l.reconstructed_steps_per_sequence();
   o.loss.policy_mean_bound_penalty = l.policy_mean_bound_penalty();
   o.loss.reconstruction_foreground_weight = l.reconstruction_foreground_weight();
+  o.loss.policy_behaviour_nll_weight = l.policy_behaviour_nll_weight();
   o.loss.beta_value = l.beta_value();
   o.loss.zeta_consistency = l.zeta_consistency();
   o.loss.reconstruction_weight = l.reconstruction_weight();

@@ -199,13 +199,15 @@ std::string FormatProgressLine(const ProgressRow& row) {
   if (!row.diagnostics.empty() || std::isfinite(row.clipped_fraction)) {
     absl::StrAppend(
         &line,
-        absl::StrFormat(" | policy |mu| %.2f std %.2f beyond-bounds %.0f%% clipped %.0f%% | "
+        absl::StrFormat(" | policy |mu| %.2f std %.2f beyond-bounds %.0f%% clipped %.0f%% "
+                        "replayed-action nll %.3g | "
                         "imagined %.3g V %.3g target %.3g | explained variance r %.2f (open loop %.2f) "
                         "V %.2f | replay ratio %.2f",
                         diagnostic("policy_abs_mean_action"),
                         std::exp(diagnostic("policy_log_std_mean")),
                         100 * diagnostic("policy_mean_outside_bounds"),
-                        100 * row.clipped_fraction, diagnostic("imagined_objective"),
+                        100 * row.clipped_fraction, diagnostic("behaviour_nll"),
+                        diagnostic("imagined_objective"),
                         diagnostic("value_mean"), diagnostic("value_target_mean"),
                         diagnostic("reward_explained_variance"),
                         diagnostic("open_loop_reward_explained_variance"),

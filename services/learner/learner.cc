@@ -43,6 +43,7 @@ std::vector<std::pair<const char*, double>> NamedDiagnostics(const model::StepDi
           {"policy_abs_mean_action", d.policy_abs_mean_action},
           {"policy_mean_outside_bounds", d.policy_mean_outside_bounds},
           {"imagined_objective", d.imagined_objective},
+          {"behaviour_nll", d.behaviour_nll},
           {"value_mean", d.value_mean},
           {"value_target_mean", d.value_target_mean},
           {"reward_explained_variance", d.reward_explained_variance},

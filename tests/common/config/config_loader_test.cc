@@ -211,6 +211,12 @@ TEST(ConfigLoader, CrossFieldRulesAreChecked) {
   ASSERT_FALSE(cem_penalty.ok());
   EXPECT_THAT(cem_penalty.status().message(), HasSubstr("needs a parametric policy"));
   EXPECT_TRUE(LoadExperimentConfig("", {"learner.policy_mean_bound_penalty=1"}).ok());
+  auto cem_trust_region = LoadExperimentConfig(
+      "", {"learner.policy_behaviour_nll_weight=1", "learner.policy_algorithm=POLICY_CEM"});
+  ASSERT_FALSE(cem_trust_region.ok());
+  EXPECT_THAT(cem_trust_region.status().message(),
+              HasSubstr("'learner.policy_behaviour_nll_weight' needs a parametric policy"));
+  EXPECT_TRUE(LoadExperimentConfig("", {"learner.policy_behaviour_nll_weight=1"}).ok());
 
   auto too_long = LoadExperimentConfig("", {"env.episode_steps=6"});
   ASSERT_FALSE(too_long.ok());

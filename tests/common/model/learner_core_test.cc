@@ -492,6 +492,27 @@ TEST(Networks, EveryEncoderPoolingEncodesAndTrainsAtItsFeatureSize) {
 }
 
 
+TEST(LearnerCore, ImaginedObjectiveLeavesOutTheRegularisersAddedToThePolicyLoss) {
+  CoreOptions o = testing::TinyOptions();
+  o.loss.policy_behaviour_nll_weight = 0.5;
+  o.loss.policy_mean_bound_penalty = 2.0;
+  auto core = testing::MakeCore(o);
+  {
+    // Means beyond the bounds, so the penalty is not zero.
+    torch::NoGradGuard no_grad;
+    core->model()->policy->named_parameters()["fc3.bias"].slice(0, 0, o.model.action_size).fill_(1.5);
+  }
+  auto stats = core->Step(testing::MakeBatch(o, 2, 5));
+  ASSERT_TRUE(stats.ok()) << stats.error();
+  const StepDiagnostics& d = stats.value().diagnostics;
+  EXPECT_TRUE(std::isfinite(d.behaviour_nll));
+  EXPECT_GT(d.behaviour_nll, 0.0);
+  // Every mean entry near 1.5: 0.5^2 per action dimension.
+  const double penalty = 0.25 * o.model.action_size;
+  EXPECT_NEAR(d.imagined_objective,
+              -stats.value().losses.policy + 0.5 * d.behaviour_nll + 2.0 * penalty, 1e-2);
+}
+
 TEST(LearnerCore, StepReportsPolicyValueAndPerModuleGradientDiagnostics) {
   CoreOptions o = testing::TinyOptions();
   auto core = testing::MakeCore(o);

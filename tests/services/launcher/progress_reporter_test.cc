@@ -37,7 +37,8 @@ TEST(FormatProgressLine, NoEvalColumnWithoutAnEvaluator) {
 TEST(FormatProgressLine, ShowsWhyThePolicyLearnsOrNot) {
   ProgressRow row;
   row.diagnostics = {{"policy_abs_mean_action", 0.42}, {"policy_log_std_mean", 0.0},
-                     {"policy_mean_outside_bounds", 0.25}, {"imagined_objective", 2.5},
+                     {"policy_mean_outside_bounds", 0.25}, {"behaviour_nll", 4.25},
+                     {"imagined_objective", 2.5},
                      {"value_mean", 2.0}, {"value_target_mean", 2.1},
                      {"reward_explained_variance", 0.91},
                      {"open_loop_reward_explained_variance", 0.97},
@@ -45,7 +46,8 @@ TEST(FormatProgressLine, ShowsWhyThePolicyLearnsOrNot) {
   row.clipped_fraction = 0.5;
   row.replay_ratio = 0.15;
   EXPECT_THAT(FormatProgressLine(row),
-              HasSubstr("| policy |mu| 0.42 std 1.00 beyond-bounds 25% clipped 50% | "
+              HasSubstr("| policy |mu| 0.42 std 1.00 beyond-bounds 25% clipped 50% "
+                        "replayed-action nll 4.25 | "
                         "imagined 2.5 V 2 target 2.1 | explained variance r 0.91 (open loop 0.97) "
                         "V -0.50 | "
                         "replay ratio 0.15"));
