@@ -29,35 +29,13 @@ TEST(BehaviourNll, IsTheMeanNegativeGaussianLogDensityOfTheActions) {
   EXPECT_NEAR(BehaviourNll(actions, mean, log_std).item<double>(), (row0 + row1) / 2, 1e-12);
 }
 
-struct PolicyLossCase {
-  CoreOptions options;
-  std::unique_ptr<LearnerCore> core;
-  Batch batch;
-  at::Tensor latents;
-  at::Tensor noise;
-};
+using testing::PolicyLossCase;
+using testing::StartPolicy;
 
+// Every mean near 0.8 with std 1.
 PolicyLossCase MakeCase() {
-  PolicyLossCase c;
-  c.options = testing::TinyOptions();
-  c.options.loss.clip_model_actions = true;
-  c.options.model.zero_init_heads = false;  // Random heads: the objective has a gradient.
-  c.core = testing::MakeCore(c.options);
-  c.batch = testing::MakeBatch(c.options, 2, 23);
-  IvgModelImpl& m = *c.core->model();
-  {
-    torch::NoGradGuard no_grad;
-    // fc3's bias holds the means, then the log-stds; its weights start tiny: every mean
-    // starts near 0.8 with std 1.
-    const int64_t actions = c.options.model.action_size;
-    m.policy->named_parameters()["fc3.bias"].slice(0, 0, actions).fill_(0.8);
-    m.policy->named_parameters()["fc3.bias"].slice(0, actions).fill_(0.0);
-    c.latents = ComputeModelLoss(m, c.batch, c.options.loss).latents;
-  }
-  c.noise = at::zeros({c.options.loss.imagination_horizon,
-                       c.batch.task_ids.size(0) * c.options.loss.sequence_length(),
-                       c.options.model.action_size});
-  return c;
+  return testing::MakePolicyLossCase(testing::TinyOptions(), /*mean_bias=*/0.8,
+                                     /*log_std_bias=*/0.0, /*batch_seed=*/23);
 }
 
 at::Tensor PolicyLoss(PolicyLossCase& c, double weight) {
@@ -65,15 +43,6 @@ at::Tensor PolicyLoss(PolicyLossCase& c, double weight) {
   o.policy_behaviour_nll_weight = weight;
   return ComputePolicyLoss(*c.core->model(), c.latents, c.batch.task_ids, c.noise, o,
                            c.batch.actions);
-}
-
-// The policy's mean and log-std at every latent of the batch: [B * L, A] each.
-std::pair<at::Tensor, at::Tensor> StartPolicy(PolicyLossCase& c) {
-  torch::NoGradGuard no_grad;
-  IvgModelImpl& m = *c.core->model();
-  at::Tensor x0 = c.latents.reshape({-1, c.latents.size(2)});
-  at::Tensor ids = c.batch.task_ids.repeat_interleave(c.latents.size(1));
-  return m.policy->forward(x0, TaskOneHot(ids, m.options().num_tasks, x0));
 }
 
 TEST(PolicyBehaviourTrustRegion, AddsWeightTimesTheNllOfTheReplayedActionsAtTheirLatents) {

@@ -26,33 +26,14 @@ TEST(MeanBeyondBoundsPenalty, MatchesHandComputedValueAndGradient) {
   EXPECT_TRUE(at::allclose(mean.grad(), expected)) << mean.grad();
 }
 
-struct PolicyLossCase {
-  CoreOptions options;
-  std::unique_ptr<LearnerCore> core;
-  Batch batch;
-  at::Tensor latents;
-  at::Tensor noise;
-};
+using testing::PolicyLossCase;
 
+// Means and log-stds both at `policy_output_bias`; no KL term.
 PolicyLossCase MakeCase(double policy_output_bias) {
-  PolicyLossCase c;
-  c.options = testing::TinyOptions();
-  c.options.loss.clip_model_actions = true;
-  c.options.loss.kl_regularization = false;
-  c.options.model.zero_init_heads = false;  // Random heads: the objective has a gradient.
-  c.core = testing::MakeCore(c.options);
-  c.batch = testing::MakeBatch(c.options, 2, 21);
-  IvgModelImpl& m = *c.core->model();
-  {
-    torch::NoGradGuard no_grad;
-    // fc3's bias holds the means, then the log-stds; its weights start tiny.
-    m.policy->named_parameters()["fc3.bias"].fill_(policy_output_bias);
-    c.latents = ComputeModelLoss(m, c.batch, c.options.loss).latents;
-  }
-  c.noise = at::zeros({c.options.loss.imagination_horizon,
-                       c.batch.task_ids.size(0) * c.options.loss.sequence_length(),
-                       c.options.model.action_size});
-  return c;
+  CoreOptions options = testing::TinyOptions();
+  options.loss.kl_regularization = false;
+  return testing::MakePolicyLossCase(options, policy_output_bias, policy_output_bias,
+                                     /*batch_seed=*/21);
 }
 
 double PolicyLoss(PolicyLossCase& c, double penalty_weight) {
@@ -63,13 +44,7 @@ double PolicyLoss(PolicyLossCase& c, double penalty_weight) {
       .item<double>();
 }
 
-at::Tensor StartMeans(PolicyLossCase& c) {
-  torch::NoGradGuard no_grad;
-  IvgModelImpl& m = *c.core->model();
-  at::Tensor x0 = c.latents.reshape({-1, c.latents.size(2)});
-  at::Tensor ids = c.batch.task_ids.repeat_interleave(c.latents.size(1));
-  return m.policy->forward(x0, TaskOneHot(ids, m.options().num_tasks, x0)).first;
-}
+at::Tensor StartMeans(PolicyLossCase& c) { return testing::StartPolicy(c).first; }
 
 TEST(PolicyMeanBoundPenalty, AddsWeightTimesThePenaltyOfTheStartStatesMeans) {
   PolicyLossCase c = MakeCase(/*policy_output_bias=*/1.7);

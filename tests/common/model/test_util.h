@@ -3,13 +3,16 @@
 #define IVG_TESTS_SERVICES_LEARNER_CORE_TEST_UTIL_H_
 
 #include <memory>
+#include <utility>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+#include <torch/utils.h>
 
 #include "common/model/batch.h"
 #include "common/model/learner_core.h"
+#include "common/model/losses.h"
 #include "common/model/options.h"
 
 namespace ivg::model::testing {
@@ -62,6 +65,50 @@ inline Batch MakeBatch(const CoreOptions& o, int64_t batch_size, uint64_t seed) 
   b.behaviour_log_probs = at::full({batch_size, l}, -2.0);
   b.task_ids = at::zeros({batch_size}, at::kLong);
   return b;
+}
+
+// For tests of the terms added to the policy loss: a tiny core for `options` with clipped
+// model actions and random (not zero) heads, so that the imagined objective has a gradient,
+// whose policy outputs `mean_bias` and `log_std_bias` everywhere at the start (fc3's bias; its
+// weights start tiny); a batch's encoder latents as the start states, and zero policy noise.
+struct PolicyLossCase {
+  CoreOptions options;
+  std::unique_ptr<LearnerCore> core;
+  Batch batch;
+  at::Tensor latents;
+  at::Tensor noise;
+};
+
+inline PolicyLossCase MakePolicyLossCase(CoreOptions options, double mean_bias,
+                                         double log_std_bias, uint64_t batch_seed) {
+  PolicyLossCase c;
+  c.options = std::move(options);
+  c.options.loss.clip_model_actions = true;
+  c.options.model.zero_init_heads = false;
+  c.core = MakeCore(c.options);
+  c.batch = MakeBatch(c.options, 2, batch_seed);
+  IvgModelImpl& m = *c.core->model();
+  {
+    torch::NoGradGuard no_grad;
+    // fc3's bias holds the means, then the log-stds.
+    const int64_t actions = c.options.model.action_size;
+    m.policy->named_parameters()["fc3.bias"].slice(0, 0, actions).fill_(mean_bias);
+    m.policy->named_parameters()["fc3.bias"].slice(0, actions).fill_(log_std_bias);
+    c.latents = ComputeModelLoss(m, c.batch, c.options.loss).latents;
+  }
+  c.noise = at::zeros({c.options.loss.imagination_horizon,
+                       c.batch.task_ids.size(0) * c.options.loss.sequence_length(),
+                       c.options.model.action_size});
+  return c;
+}
+
+// The policy's mean and log-std at every start latent of `c`: [B * L, A] each.
+inline std::pair<at::Tensor, at::Tensor> StartPolicy(PolicyLossCase& c) {
+  torch::NoGradGuard no_grad;
+  IvgModelImpl& m = *c.core->model();
+  at::Tensor x0 = c.latents.reshape({-1, c.latents.size(2)});
+  at::Tensor ids = c.batch.task_ids.repeat_interleave(c.latents.size(1));
+  return m.policy->forward(x0, TaskOneHot(ids, m.options().num_tasks, x0));
 }
 
 }  // namespace ivg::model::testing
