@@ -83,13 +83,13 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const ExperimentCon
                        policy::PolicyRunner::Create(config, config.actor().inference_threads()));
   std::unique_ptr<replay::ShardedReplayClient> replay;
   if (options.read_replay && config.replay().shard_addresses_size() > 0) {
-    replay::ShardedReplayClientOptions options;
-    options.addresses.assign(config.replay().shard_addresses().begin(),
-                             config.replay().shard_addresses().end());
-    options.max_message_bytes = config.cluster().max_message_bytes();
-    options.rpc_deadline = absl::Milliseconds(config.cluster().rpc_deadline_ms());
-    options.registry = registry;
-    IVG_ASSIGN_OR_RETURN(replay, replay::ShardedReplayClient::Create(options));
+    replay::ShardedReplayClientOptions replay_options;
+    replay_options.addresses.assign(config.replay().shard_addresses().begin(),
+                                    config.replay().shard_addresses().end());
+    replay_options.max_message_bytes = config.cluster().max_message_bytes();
+    replay_options.rpc_deadline = absl::Milliseconds(config.cluster().rpc_deadline_ms());
+    replay_options.registry = registry;
+    IVG_ASSIGN_OR_RETURN(replay, replay::ShardedReplayClient::Create(replay_options));
   }
   auto params = ParameterService::NewStub(
       MakeChannel(config.cluster().param_server_address(), config.cluster().max_message_bytes()));
