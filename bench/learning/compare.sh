@@ -35,7 +35,7 @@ done < "$runs_file"
 
 # One table over all runs. Columns of eval.csv: wall_seconds,policy,task,param_version,
 # learner_step,env_steps,episodes,return_mean,return_std,return_min,return_max,success_rate,
-# normalized_score.
+# normalized_score,target_heading_cosine,target_reached_rate.
 table="$results/${name}_comparison.csv"
 echo "run,task,evaluations,final_eval,final_std,best_eval,random,scripted,final_score,learner_steps,env_steps" > "$table"
 for label in "${labels[@]}"; do

@@ -31,21 +31,24 @@ if [[ ! -s "$eval_csv" ]]; then
   exit 1
 fi
 # Columns: wall_seconds,policy,task,param_version,learner_step,env_steps,episodes,return_mean,
-# return_std,return_min,return_max,success_rate,normalized_score
+# return_std,return_min,return_max,success_rate,normalized_score,target_heading_cosine,
+# target_reached_rate (the last two: how the TCP approached the task's object, Reach and Lift)
 print_row() {  # CSV LABEL: its last learned row per task, with that file's baselines
   awk -F, -v name="$2" -v minutes="$minutes" '
     NR > 1 && $2 == "random"   { random[$3] = $8 }
     NR > 1 && $2 == "scripted" { scripted[$3] = $8 }
     NR > 1 && $2 == "learned"  { learned[$3] = $8; spread[$3] = $9; step[$3] = $5; env[$3] = $6;
-                                 episodes[$3] = $7; success[$3] = $12; score[$3] = $13 }
+                                 episodes[$3] = $7; success[$3] = $12; score[$3] = $13;
+                                 heading[$3] = $14 == "" ? "-" : $14;
+                                 reached[$3] = $15 == "" ? "-" : $15 }
     END {
-      printf "%-16s %-10s %7s %8s %7s %8s %8s %8s %8s %8s %9s %10s\n", "run", "task", "minutes",
-             "episodes", "eval", "+-", "random", "scripted", "success", "score", "learner",
-             "env steps"
+      printf "%-16s %-10s %7s %8s %7s %8s %8s %8s %8s %8s %8s %8s %9s %10s\n", "run", "task",
+             "minutes", "episodes", "eval", "+-", "random", "scripted", "success", "score",
+             "heading", "reached", "learner", "env steps"
       for (t in learned)
-        printf "%-16s %-10s %7s %8s %7.1f %8.1f %8.1f %8.1f %8.2f %8s %9s %10s\n", name, t,
-               minutes, episodes[t], learned[t], spread[t], random[t], scripted[t], success[t],
-               score[t], step[t], env[t]
+        printf "%-16s %-10s %7s %8s %7.1f %8.1f %8.1f %8.1f %8.2f %8s %8s %8s %9s %10s\n", name,
+               t, minutes, episodes[t], learned[t], spread[t], random[t], scripted[t],
+               success[t], score[t], heading[t], reached[t], step[t], env[t]
     }' "$1"
 }
 print_row "$eval_csv" "$name"

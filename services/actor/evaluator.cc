@@ -23,13 +23,20 @@
 #include "services/actor/episode_success.h"
 #include "services/actor/eval_video.h"
 #include "services/actor/parameter_fetch.h"
+#include "services/actor/target_approach.h"
 
 namespace ivg::actor {
 namespace {
 
 constexpr char kCsvHeader[] =
     "wall_seconds,policy,task,param_version,learner_step,env_steps,episodes,return_mean,"
-    "return_std,return_min,return_max,success_rate,normalized_score";
+    "return_std,return_min,return_max,success_rate,normalized_score,target_heading_cosine,"
+    "target_reached_rate";
+
+// A CSV field: empty for NaN (no value), as the normalised score without baselines.
+std::string CsvNumber(double value) {
+  return std::isfinite(value) ? absl::StrFormat("%.4f", value) : std::string();
+}
 
 }  // namespace
 
@@ -65,6 +72,24 @@ EvalSummary Summarize(const ExperimentConfig& config, EvalPolicy policy, int tas
   s.max = *std::max_element(s.returns.begin(), s.returns.end());
   s.success_rate = successes / n;
   return s;
+}
+
+void SummarizeApproach(const std::vector<EpisodeResult>& episodes, EvalSummary* summary) {
+  double heading_sum = 0;
+  int headings = 0, approaches = 0, reached = 0;
+  for (const EpisodeResult& e : episodes) {
+    if (std::isfinite(e.heading_cosine)) {
+      heading_sum += e.heading_cosine;
+      ++headings;
+    }
+    if (std::isfinite(e.closest_distance)) {
+      ++approaches;
+      if (e.closest_distance < TargetApproach::kReachedDistance) ++reached;
+    }
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  summary->heading_cosine = headings > 0 ? heading_sum / headings : nan;
+  summary->reached_rate = approaches > 0 ? static_cast<double>(reached) / approaches : nan;
 }
 
 double NormalizedScore(double learned, double random, double scripted) {
@@ -126,8 +151,9 @@ std::string Evaluator::csv_path() const {
 
 std::string Evaluator::videos_dir() const { return config_.cluster().run_dir() + "/videos"; }
 
-absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, uint64_t seed,
-                                             std::vector<std::vector<uint8_t>>* video) {
+absl::StatusOr<EpisodeResult> Evaluator::RunEpisode(EvalPolicy policy, int task_index,
+                                                    uint64_t seed,
+                                                    std::vector<std::vector<uint8_t>>* video) {
   const double max_reward = MaxStepReward(TaskAt(config_, task_index));
   IVG_RETURN_IF_ERROR(env_->SetTaskIndex(task_index));
   IVG_ASSIGN_OR_RETURN(env::TimeStep step, env_->Reset(seed));
@@ -144,7 +170,9 @@ absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, 
   std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + 7);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   policy_->StartEpisode();
-  double episode_return = 0;
+  const std::optional<env::ObjectId> target = TargetObject(TaskAt(config_, task_index));
+  TargetApproach approach;
+  EpisodeResult result;
   if (video != nullptr) {
     video->push_back(
         EvalVideoFrame(step.observation.pixels, /*reward=*/0, max_reward, video_layout_));
@@ -170,14 +198,20 @@ absl::StatusOr<double> Evaluator::RunEpisode(EvalPolicy policy, int task_index, 
         break;
       }
     }
+    if (target) approach.Observe(env_->TcpPosition(), env_->ObjectPosition(*target), action);
     IVG_ASSIGN_OR_RETURN(step, env_->Step(action));
-    episode_return += step.reward;
+    result.episode_return += step.reward;
     if (video != nullptr) {
       video->push_back(
           EvalVideoFrame(step.observation.pixels, step.reward, max_reward, video_layout_));
     }
   }
-  return episode_return;
+  if (target) {
+    approach.ObserveFinal(env_->TcpPosition(), env_->ObjectPosition(*target));
+    result.heading_cosine = approach.heading_cosine();
+    result.closest_distance = approach.closest_distance();
+  }
+  return result;
 }
 
 absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateAllTasks(
@@ -189,15 +223,19 @@ absl::StatusOr<std::vector<EvalSummary>> Evaluator::EvaluateAllTasks(
             nullptr) {
       continue;  // No ceiling for this task; its normalised score stays empty.
     }
+    std::vector<EpisodeResult> episodes;
     std::vector<double> returns;
     for (int i = 0; i < config_.eval().episodes(); ++i) {
       // The video shows the first task's first seed.
       IVG_ASSIGN_OR_RETURN(
-          double r, RunEpisode(policy, task, static_cast<uint64_t>(config_.eval().seed() + i),
-                               task == 0 && i == 0 ? video : nullptr));
-      returns.push_back(r);
+          EpisodeResult e,
+          RunEpisode(policy, task, static_cast<uint64_t>(config_.eval().seed() + i),
+                     task == 0 && i == 0 ? video : nullptr));
+      returns.push_back(e.episode_return);
+      episodes.push_back(e);
     }
     summaries.push_back(Summarize(config_, policy, task, std::move(returns)));
+    SummarizeApproach(episodes, &summaries.back());
   }
   return summaries;
 }
@@ -326,6 +364,23 @@ void Evaluator::Report(const EvalSummary& s, int64_t version, int64_t learner_st
                  {"task", "policy"})
       .WithLabels({task, policy})
       ->Set(s.success_rate);
+  if (std::isfinite(s.heading_cosine)) {
+    registry_
+        ->AddGauge("ivg_eval_target_heading_cosine",
+                   "Mean cosine between the commanded TCP velocity and the direction to the "
+                   "task's target object (Reach, Lift).",
+                   {"task", "policy"})
+        .WithLabels({task, policy})
+        ->Set(s.heading_cosine);
+  }
+  if (std::isfinite(s.reached_rate)) {
+    registry_
+        ->AddGauge("ivg_eval_target_reached_rate",
+                   "Fraction of eval episodes whose TCP came within 5 cm of the target object.",
+                   {"task", "policy"})
+        .WithLabels({task, policy})
+        ->Set(s.reached_rate);
+  }
   if (s.policy == EvalPolicy::kLearned) {
     if (std::isfinite(normalized)) {
       registry_
@@ -348,9 +403,9 @@ void Evaluator::Report(const EvalSummary& s, int64_t version, int64_t learner_st
   }
   LOG(INFO) << absl::StrFormat(
       "eval %s %s: return %.1f +- %.1f (min %.1f max %.1f) success %.2f normalized %.3f, "
-      "version %d step %d env_steps %d",
-      policy, task, s.mean, s.stddev, s.min, s.max, s.success_rate, normalized, version,
-      learner_step, env_steps);
+      "heading to target %.2f, reached %.2f, version %d step %d env_steps %d",
+      policy, task, s.mean, s.stddev, s.min, s.max, s.success_rate, normalized,
+      s.heading_cosine, s.reached_rate, version, learner_step, env_steps);
   if (absl::Status status = AppendCsvRow(s, version, learner_step, env_steps, normalized);
       !status.ok()) {
     LOG(WARNING) << "evaluator: " << status;
@@ -370,8 +425,8 @@ absl::Status Evaluator::AppendCsvRow(const EvalSummary& s, int64_t version, int6
                          absl::ToDoubleSeconds(absl::Now() - start_), EvalPolicyName(s.policy),
                          Task_Name(TaskAt(config_, s.task_index)), version, learner_step, env_steps,
                          s.returns.size(), s.mean, s.stddev, s.min, s.max, s.success_rate);
-  if (std::isfinite(normalized)) out << absl::StrFormat("%.4f", normalized);
-  out << "\n";
+  out << CsvNumber(normalized) << "," << CsvNumber(s.heading_cosine) << ","
+      << CsvNumber(s.reached_rate) << "\n";
   out.flush();
   if (!out) return absl::InternalError(absl::StrCat("writing ", path, " failed"));
   return absl::OkStatus();

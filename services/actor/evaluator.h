@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,11 +44,27 @@ struct EvalSummary {
   double min = 0;
   double max = 0;
   double success_rate = 0;
+  // For tasks with a target object (target_approach.h), NaN otherwise: the mean over episodes
+  // of the heading cosine, and the fraction of episodes whose TCP reached the object.
+  double heading_cosine = std::numeric_limits<double>::quiet_NaN();
+  double reached_rate = std::numeric_limits<double>::quiet_NaN();
+};
+
+// One evaluation episode.
+struct EpisodeResult {
+  double episode_return = 0;
+  // TargetApproach's numbers; NaN for tasks without a target object.
+  double heading_cosine = std::numeric_limits<double>::quiet_NaN();
+  double closest_distance = std::numeric_limits<double>::quiet_NaN();
 };
 
 // Mean, spread and success rate of `returns` for `task` (success: episode_success.h).
 EvalSummary Summarize(const ExperimentConfig& config, EvalPolicy policy, int task_index,
                       std::vector<double> returns);
+
+// Fills `summary`'s heading cosine and reached rate from its episodes (NaN entries, i.e.
+// episodes without a target object or without a counted step, are left out).
+void SummarizeApproach(const std::vector<EpisodeResult>& episodes, EvalSummary* summary);
 
 // (learned - random) / (scripted - random); NaN when the scripted and random means are equal
 // or either is missing.
@@ -83,9 +100,9 @@ class Evaluator {
   // param_server/parameters.pb: a PublishRequest), for a final evaluation of a finished run.
   absl::Status LoadStoredParameters(const std::string& path);
 
-  // One episode of `policy` on task `task_index` from `seed`; returns its return. With
-  // `video`, appends one frame per observation (eval_video.h).
-  absl::StatusOr<double> RunEpisode(EvalPolicy policy, int task_index, uint64_t seed,
+  // One episode of `policy` on task `task_index` from `seed`: its return and how it approached
+  // the task's target object. With `video`, appends one frame per observation (eval_video.h).
+  absl::StatusOr<EpisodeResult> RunEpisode(EvalPolicy policy, int task_index, uint64_t seed,
                                     std::vector<std::vector<uint8_t>>* video = nullptr);
 
   // Per task index: the baselines' summaries (absent when not scored or no controller).

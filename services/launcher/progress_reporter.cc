@@ -40,6 +40,7 @@ constexpr char kLearnerDiagnostic[] = "ivg_learner_diagnostic";
 constexpr char kEvalReturn[] = "ivg_eval_return";
 constexpr char kEvalNormalized[] = "ivg_eval_normalized_score";
 constexpr char kEvalLearnerStep[] = "ivg_eval_learner_step";
+constexpr char kEvalHeading[] = "ivg_eval_target_heading_cosine";
 
 std::string Label(const Sample& sample, const std::string& name) {
   auto it = sample.labels.find(name);
@@ -102,6 +103,8 @@ ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints) {
           if (policy == "scripted") scores.scripted = sample.value;
         } else if (sample.name == kEvalNormalized) {
           totals.eval[Label(sample, "task")].normalized = sample.value;
+        } else if (sample.name == kEvalHeading && Label(sample, "policy") == "learned") {
+          totals.eval[Label(sample, "task")].learned_heading = sample.value;
         } else if (sample.name == kEvalLearnerStep) {
           totals.eval_learner_step = sample.value;
         }
@@ -184,6 +187,9 @@ std::string FormatProgressLine(const ProgressRow& row) {
       std::string part = absl::StrFormat("%s %s (random %s, scripted %s", task, value(s.learned),
                                          value(s.random), value(s.scripted));
       if (std::isfinite(s.normalized)) absl::StrAppend(&part, absl::StrFormat(", score %.2f", s.normalized));
+      if (std::isfinite(s.learned_heading)) {
+        absl::StrAppend(&part, absl::StrFormat(", heading %.2f", s.learned_heading));
+      }
       parts.push_back(part + ")");
     }
     absl::StrAppend(&line, " | eval",

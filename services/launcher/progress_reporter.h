@@ -24,6 +24,9 @@ struct EvalScores {
   double random = std::numeric_limits<double>::quiet_NaN();
   double scripted = std::numeric_limits<double>::quiet_NaN();
   double normalized = std::numeric_limits<double>::quiet_NaN();
+  // The learned policy's mean cosine between its TCP command and the direction to the target
+  // object (Reach, Lift; services/actor/target_approach.h).
+  double learned_heading = std::numeric_limits<double>::quiet_NaN();
 };
 
 // One progress row; rates are over the interval since the previous row.

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/services/actor/loopback_peers.h"
@@ -73,12 +75,20 @@ TEST_F(EvaluatorTest, ScriptedBeatsRandomOnTheSameFixedSeedsAndRescoringRepeatsT
   ASSERT_TRUE(evaluator_->ScoreBaselines().ok());
   EXPECT_EQ(evaluator_->random_baseline().at(0).returns, random.returns);
   EXPECT_EQ(evaluator_->scripted_baseline().at(0).returns, scripted.returns);
+  // The scripted controller heads for the cube and gets there; uniform random commands point
+  // anywhere (a mean cosine near 0 over 2 x 60 steps).
+  EXPECT_GT(scripted.heading_cosine, 0.5);
+  EXPECT_DOUBLE_EQ(scripted.reached_rate, 1.0);
+  EXPECT_LT(std::fabs(random.heading_cosine), 0.3) << random.heading_cosine;
 
   const std::vector<std::string> lines = CsvLines();
   ASSERT_EQ(lines.size(), 5u);  // header + (random, scripted) x 2
   EXPECT_THAT(lines[0], StartsWith("wall_seconds,policy,task,param_version,learner_step"));
   EXPECT_THAT(lines[1], HasSubstr(",random,REACH_RED,-1,-1,0,2,"));
   EXPECT_THAT(lines[2], HasSubstr(",scripted,REACH_RED,-1,-1,0,2,"));
+  EXPECT_THAT(lines[0], HasSubstr(",normalized_score,target_heading_cosine,target_reached_rate"));
+  EXPECT_THAT(lines[2], HasSubstr(absl::StrFormat(",%.4f,%.4f", scripted.heading_cosine,
+                                                  scripted.reached_rate)));
 }
 
 TEST_F(EvaluatorTest, EvaluatesTheFirstVersionThenEveryConfiguredLearnerSteps) {
@@ -113,8 +123,11 @@ TEST_F(EvaluatorTest, EvaluatesTheFirstVersionThenEveryConfiguredLearnerSteps) {
   ASSERT_EQ(lines.size(), 5u);  // header, random, scripted, learned x 2
   EXPECT_THAT(lines[3], HasSubstr(",learned,REACH_RED,1,0,0,2,"));
   EXPECT_THAT(lines[4], HasSubstr(",learned,REACH_RED,10,10,0,2,"));
-  // The learned rows carry the normalised score (the baselines were scored first).
-  EXPECT_NE(lines[4].back(), ',');
+  // The learned rows carry the normalised score (the baselines were scored first) and, Reach
+  // having a target object, the heading and reached rate.
+  const std::vector<std::string> fields = absl::StrSplit(lines[4], ',');
+  ASSERT_EQ(fields.size(), 15u) << lines[4];
+  for (int column : {12, 13, 14}) EXPECT_FALSE(fields[column].empty()) << column;
   // An evaluator never inserts into the replay.
   EXPECT_EQ(ReplayTable().total_inserted_items(), 0);
   // Each evaluation leaves an animated PNG of its first episode (60 steps + the first frame),
@@ -137,7 +150,9 @@ TEST_F(EvaluatorTest, DeterministicEvaluationRepeatsExactlyOnTheSameParameters) 
   auto a = evaluator_->RunEpisode(EvalPolicy::kLearned, 0, config_.eval().seed());
   auto b = evaluator_->RunEpisode(EvalPolicy::kLearned, 0, config_.eval().seed());
   ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(a->episode_return, b->episode_return);
+  EXPECT_EQ(a->heading_cosine, b->heading_cosine);
+  EXPECT_EQ(a->closest_distance, b->closest_distance);
 }
 
 TEST_F(EvaluatorTest, AFinishedRunsStoredParametersScoreAsTheFetchedOnesDid) {
@@ -159,7 +174,8 @@ TEST_F(EvaluatorTest, AFinishedRunsStoredParametersScoreAsTheFetchedOnesDid) {
   ASSERT_TRUE((*final_evaluator)->LoadStoredParameters(stored_path).ok());
   auto stored = (*final_evaluator)->RunEpisode(EvalPolicy::kLearned, 0, config_.eval().seed());
   ASSERT_TRUE(stored.ok()) << stored.status();
-  EXPECT_EQ(*stored, *fetched);
+  EXPECT_EQ(stored->episode_return, fetched->episode_return);
+  EXPECT_EQ(stored->heading_cosine, fetched->heading_cosine);
   // Its rows carry the stored version and learner step, in the file asked for; the env steps
   // are unknown without the run's replay.
   ASSERT_TRUE((*final_evaluator)->EvaluateLearned().ok());

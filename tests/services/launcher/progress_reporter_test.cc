@@ -21,6 +21,14 @@ TEST(FormatProgressLine, ShowsTheEvalReturnNextToRandomScriptedAndTheScore) {
               HasSubstr("| eval@300 REACH_RED 98.0 (random 8.4, scripted 188.0, score 0.50)"));
 }
 
+TEST(FormatProgressLine, ShowsWhereTheLearnedPolicyHeadsWhenTheTaskHasATarget) {
+  ProgressRow row;
+  row.eval_learner_step = 300;
+  row.eval["REACH_RED"] = {/*learned=*/98.0, /*random=*/8.4, /*scripted=*/188.0,
+                           /*normalized=*/0.5, /*learned_heading=*/0.25};
+  EXPECT_THAT(FormatProgressLine(row), HasSubstr("score 0.50, heading 0.25)"));
+}
+
 TEST(FormatProgressLine, BaselinesShowBeforeTheFirstEvaluation) {
   ProgressRow row;
   row.eval["REACH_RED"].random = 8.4;
