@@ -1,5 +1,8 @@
 #include "common/config/derived_values.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace ivg {
 
 int NumTasks(const ExperimentConfig& config) {
@@ -34,6 +37,13 @@ double SamplesPerInsert(const ExperimentConfig& config) {
     return r.replay_ratio() * ItemStride(config) / static_cast<double>(SequenceLength(config));
   }
   return r.samples_per_insert();
+}
+
+double ActorExplorationScale(const ExperimentConfig& config, int actor_id) {
+  const int actors = config.actor().num_actors();
+  if (actors <= 1 || actor_id <= 0) return 1.0;
+  const double position = std::min(1.0, actor_id / static_cast<double>(actors - 1));
+  return std::pow(config.actor().min_exploration_scale(), position);
 }
 
 }  // namespace ivg

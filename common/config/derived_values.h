@@ -29,6 +29,11 @@ int ItemStride(const ExperimentConfig& config);
 // 0 = sampling is not tied to inserts.
 double SamplesPerInsert(const ExperimentConfig& config);
 
+// The factor on the policy's std with which actor `actor_id` samples its actions:
+// actor.min_exploration_scale^(actor_id / (num_actors - 1)), 1 for a single actor, and ids
+// beyond num_actors - 1 (an actor started by hand) held at the minimum.
+double ActorExplorationScale(const ExperimentConfig& config, int actor_id);
+
 }  // namespace ivg
 
 #endif  // IVG_COMMON_CONFIG_DERIVED_VALUES_H_

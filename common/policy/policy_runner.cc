@@ -56,6 +56,8 @@ struct PolicyRunner::Impl {
   double value_scale = 1.0;
   model::ProprioBounds proprio_bounds;
   int history = 3;
+  // Factor on the policy's std for stochastic actions (SetExplorationScale).
+  double exploration_scale = 1.0;
   mutable absl::Mutex mutex;
   ActorNetworks networks ABSL_GUARDED_BY(mutex){nullptr};
   int64_t version ABSL_GUARDED_BY(mutex) = -1;
@@ -97,6 +99,9 @@ absl::StatusOr<std::unique_ptr<PolicyRunner>> PolicyRunner::Create(const Experim
 
 PolicyRunner::PolicyRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PolicyRunner::~PolicyRunner() = default;
+
+void PolicyRunner::SetExplorationScale(double scale) { impl_->exploration_scale = scale; }
+double PolicyRunner::exploration_scale() const { return impl_->exploration_scale; }
 
 int PolicyRunner::history_length() const { return impl_->history; }
 int PolicyRunner::image_size() const { return impl_->model.image_size; }
@@ -202,6 +207,7 @@ absl::StatusOr<PolicyOutput> PolicyRunner::Impl::ActOnFeatures(const at::Tensor&
     std::tie(mean, log_std) = modules->policy->forward(h, task);
   }
   at::Tensor sample = mean;
+  if (!deterministic && exploration_scale != 1.0) log_std = log_std + std::log(exploration_scale);
   if (!deterministic) {
     const at::Tensor noise = at::normal(0.0, 1.0, mean.sizes(), generator);
     sample = mean + noise * log_std.exp();

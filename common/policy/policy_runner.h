@@ -76,6 +76,13 @@ class PolicyRunner {
   absl::StatusOr<PolicyOutput> ActOnNewestFrame(const FrameView& frame, int task_id,
                                                 bool deterministic, uint64_t seed);
 
+  // Stochastic actions are drawn with the policy's std times `scale` (> 0; 1 after Create),
+  // and PolicyOutput's log_std and log_prob describe that distribution, since the density an
+  // actor samples from is the behaviour density V-trace corrects with. Deterministic actions
+  // are unaffected. Call before acting (not thread-safe against Act).
+  void SetExplorationScale(double scale);
+  double exploration_scale() const;
+
   int history_length() const;
   int image_size() const;
 

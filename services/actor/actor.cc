@@ -20,6 +20,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ExperimentConfig& con
                        env::SawyerEnv::Create(config.env()));
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<policy::PolicyRunner> policy,
                        policy::PolicyRunner::Create(config, config.actor().inference_threads()));
+  policy->SetExplorationScale(ActorExplorationScale(config, actor_id));
   if (config.replay().shard_addresses_size() == 0) {
     return absl::InvalidArgumentError(
         "field 'replay.shard_addresses' is empty: the actor has no replay shard to insert into");
@@ -91,6 +92,13 @@ Actor::Actor(const ExperimentConfig& config, int actor_id, std::unique_ptr<env::
                        ->AddGauge("ivg_actor_param_version",
                                   "Parameter version the actor's policy uses.", {"actor"})
                        .WithLabels({id});
+  registry
+      ->AddGauge("ivg_actor_exploration_scale",
+                 "Factor on the policy's std with which this actor samples its actions "
+                 "(actor.min_exploration_scale).",
+                 {"actor"})
+      .WithLabels({id})
+      ->Set(policy_->exploration_scale());
   param_version_lag_ = registry
                            ->AddGauge("ivg_actor_param_version_lag",
                                       "Newest published version minus the one in use, at the "

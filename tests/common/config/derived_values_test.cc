@@ -55,5 +55,25 @@ TEST(DerivedValues, SamplesPerInsertIsUsedAsIsWithoutAReplayRatio) {
   EXPECT_DOUBLE_EQ(SamplesPerInsert(config), 2.5);
 }
 
+TEST(DerivedValues, ExplorationScaleIsOneForEveryActorByDefault) {
+  ExperimentConfig config;
+  config.mutable_actor()->set_num_actors(8);
+  for (int id = 0; id < 8; ++id) EXPECT_DOUBLE_EQ(ActorExplorationScale(config, id), 1.0);
+}
+
+TEST(DerivedValues, ExplorationScaleSpreadsGeometricallyFromOneToTheMinimum) {
+  ExperimentConfig config;
+  config.mutable_actor()->set_num_actors(5);
+  config.mutable_actor()->set_min_exploration_scale(0.0625);
+  EXPECT_DOUBLE_EQ(ActorExplorationScale(config, 0), 1.0);
+  EXPECT_DOUBLE_EQ(ActorExplorationScale(config, 1), 0.5);
+  EXPECT_DOUBLE_EQ(ActorExplorationScale(config, 2), 0.25);
+  EXPECT_DOUBLE_EQ(ActorExplorationScale(config, 4), 0.0625);
+  // An actor started beyond the configured count stays at the minimum.
+  EXPECT_DOUBLE_EQ(ActorExplorationScale(config, 9), 0.0625);
+  config.mutable_actor()->set_num_actors(1);
+  EXPECT_DOUBLE_EQ(ActorExplorationScale(config, 0), 1.0);
+}
+
 }  // namespace
 }  // namespace ivg

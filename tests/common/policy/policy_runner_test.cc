@@ -145,6 +145,32 @@ TEST_F(PolicyRunnerTest, LogProbIsTheGaussianDensityOfTheAction) {
   EXPECT_EQ(output->sample, output->action) << "an unsquashed policy executes its sample";
 }
 
+// An actor with exploration scale s draws with s times the policy's std, from the same noise
+// (same seed), and reports the density of what it drew from; the mean and the deterministic
+// action do not change.
+TEST_F(PolicyRunnerTest, ExplorationScaleNarrowsTheSampleAndItsReportedDensity) {
+  auto full = runner_->Act({Frame(0)}, 0, /*deterministic=*/false, 9);
+  ASSERT_TRUE(full.ok());
+  runner_->SetExplorationScale(0.25);
+  EXPECT_DOUBLE_EQ(runner_->exploration_scale(), 0.25);
+  auto narrow = runner_->Act({Frame(0)}, 0, /*deterministic=*/false, 9);
+  ASSERT_TRUE(narrow.ok());
+  double expected = 0;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_FLOAT_EQ(narrow->mean[i], full->mean[i]);
+    EXPECT_NEAR(narrow->log_std[i], full->log_std[i] + std::log(0.25), 1e-5);
+    EXPECT_NEAR(narrow->sample[i] - narrow->mean[i], 0.25 * (full->sample[i] - full->mean[i]),
+                1e-5);
+    const double z = (narrow->sample[i] - narrow->mean[i]) / std::exp(narrow->log_std[i]);
+    expected += -0.5 * z * z - narrow->log_std[i] - 0.5 * std::log(2 * M_PI);
+  }
+  EXPECT_NEAR(narrow->log_prob, expected, 1e-4);
+  auto deterministic = runner_->Act({Frame(0)}, 0, /*deterministic=*/true, 9);
+  ASSERT_TRUE(deterministic.ok());
+  EXPECT_EQ(deterministic->action, full->mean);
+  EXPECT_EQ(deterministic->log_std, full->log_std) << "deterministic acting reports the policy";
+}
+
 // A tanh-squashed policy executes tanh of its Gaussian sample, inside the bounds however far
 // the mean is, and reports the sample (what replay stores) with its Gaussian density.
 TEST_F(PolicyRunnerTest, TanhSquashedPolicyExecutesTanhOfTheSampleAndKeepsItsDensity) {
