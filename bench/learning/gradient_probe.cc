@@ -370,6 +370,11 @@ void OptimizePolicy(model::LearnerCore* core, int task_index, const at::Tensor& 
 absl::Status RunProbe() {
   const std::string run_dir = absl::GetFlag(FLAGS_run_dir);
   if (run_dir.empty()) return absl::InvalidArgumentError("--run_dir is required");
+  const std::string behaviour = absl::GetFlag(FLAGS_behaviour);
+  if (behaviour != "mixed" && behaviour != "policy") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--behaviour '", behaviour, "' is neither 'mixed' nor 'policy'"));
+  }
   IVG_ASSIGN_OR_RETURN(ExperimentConfig config,
                        LoadExperimentConfig(run_dir + "/config.textproto", {}));
   const int task_index = absl::GetFlag(FLAGS_task_index);
@@ -415,7 +420,7 @@ absl::Status RunProbe() {
 
   for (int episode = 0; episode < absl::GetFlag(FLAGS_episodes); ++episode) {
     const bool scripted_episode = episode % 2 == 0;
-    const bool policy_episode = absl::GetFlag(FLAGS_behaviour) == "policy";
+    const bool policy_episode = behaviour == "policy";
     IVG_ASSIGN_OR_RETURN(env::TimeStep step,
                          environment->Reset(absl::GetFlag(FLAGS_seed) + episode));
     auto scripted = env::ScriptedTaskPolicy::ForTask(task, config.env().reward());
