@@ -102,24 +102,11 @@ struct Mean {
 struct BucketStats {
   int steps = 0;
   Mean true_reward, predicted_reward, value;
-  std::vector<double> reward_errors, rewards;
+  std::vector<double> rewards, predicted_rewards;  // For the explained variance.
   Mean cos_reward_at_zero, cos_value_at_zero, cos_objective_at_zero;
   Mean cos_reward_at_mean, cos_value_at_mean, cos_objective_at_mean;
   Mean objective_grad_norm, policy_heading, cos_learner_objective;
 };
-
-double ExplainedVariance(const std::vector<double>& target, const std::vector<double>& error) {
-  if (target.size() < 2) return NAN;
-  auto variance = [](const std::vector<double>& v) {
-    double m = 0, s = 0;
-    for (double x : v) m += x;
-    m /= v.size();
-    for (double x : v) s += (x - m) * (x - m);
-    return s / v.size();
-  };
-  const double var = variance(target);
-  return var < 1e-12 ? NAN : 1.0 - variance(error) / var;
-}
 
 // Cosine between the xyz part of `grad` [1, A] and `direction`; NaN for a zero gradient.
 double XyzCosine(const at::Tensor& grad, const Vec3& direction) {
@@ -213,13 +200,7 @@ class Probe {
       return model_->policy->forward(x, onehot);
     };
     fns.transition = [&](const at::Tensor& x, const at::Tensor& a) {
-      at::Tensor executed = a;
-      if (options_.model.tanh_squashed_policy) {
-        executed = model::SquashAction(a, options_.model);
-      } else if (o.clip_model_actions) {
-        executed = a.clamp(-1.0, 1.0);
-      }
-      return model_->transition->forward(x, executed);
+      return model_->transition->forward(x, model::ModelInputAction(a, options_.model, o));
     };
     fns.reward = [&](const at::Tensor& x) { return model::HeadReward(*model_->reward, x, ids); };
     fns.value = [&](const at::Tensor& x) {
@@ -268,13 +249,8 @@ class Probe {
     double discount = 1.0;
     for (int j = 1; j < n; ++j) {
       discount *= gamma;
-      at::Tensor a = model_->policy->forward(x, onehot_).first;
-      if (options_.model.tanh_squashed_policy) {
-        a = model::SquashAction(a, options_.model);
-      } else if (options_.loss.clip_model_actions) {
-        a = a.clamp(-1.0, 1.0);
-      }
-      x = model_->transition->forward(x, a);
+      const at::Tensor a = model_->policy->forward(x, onehot_).first;
+      x = model_->transition->forward(x, model::ModelInputAction(a, options_.model, options_.loss));
       total = total + discount * model::HeadReward(*model_->reward, x, ids_);
     }
     discount *= gamma;
@@ -443,7 +419,7 @@ absl::Status RunProbe() {
           s.true_reward.Add(step.reward);
           s.predicted_reward.Add(predicted);
           s.rewards.push_back(step.reward);
-          s.reward_errors.push_back(step.reward - predicted);
+          s.predicted_rewards.push_back(predicted);
         }
         s.value.Add(probe.Value(h));
         const at::Tensor mean = probe.PolicyMean(h);
@@ -494,7 +470,8 @@ absl::Status RunProbe() {
     std::printf("%-11s %6d %8.4f %8.4f %7.2f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f "
                 "%9.2e %8.3f\n",
                 names[b], s.steps, s.true_reward.value(), s.predicted_reward.value(),
-                ExplainedVariance(s.rewards, s.reward_errors), s.value.value(),
+                model::ExplainedVariance(at::tensor(s.predicted_rewards, at::kDouble),
+                                         at::tensor(s.rewards, at::kDouble)), s.value.value(),
                 s.cos_reward_at_zero.value(), s.cos_value_at_zero.value(),
                 s.cos_objective_at_zero.value(), s.cos_reward_at_mean.value(),
                 s.cos_value_at_mean.value(), s.cos_objective_at_mean.value(),

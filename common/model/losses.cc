@@ -186,15 +186,6 @@ at::Tensor UnitImages(const at::Tensor& pixels, const at::Tensor& like) {
   return pixels.to(like.options()) / 255.0;
 }
 
-// What the transition and the Q critic see for policy samples u (replayed or imagined): the
-// action the environment executes, tanh(u) or u clipped to [-1, 1] (clip_model_actions), or
-// the raw sample. The policy densities (V-trace, the KL) stay on u.
-at::Tensor ModelInputAction(const at::Tensor& u, const ModelOptions& model,
-                            const LossOptions& o) {
-  if (model.tanh_squashed_policy) return SquashAction(u, model);
-  return o.clip_model_actions ? u.clamp(-1.0, 1.0) : u;
-}
-
 // The predicted latents the reconstruction loss decodes and the frames they are compared
 // with: all K steps, or the batch's reconstructed_steps of each sequence.
 struct ReconstructionInputs {
@@ -222,6 +213,12 @@ ReconstructionInputs SelectReconstructed(const at::Tensor& gs, const at::Tensor&
 }
 
 }  // namespace
+
+at::Tensor ModelInputAction(const at::Tensor& u, const ModelOptions& model,
+                            const LossOptions& o) {
+  if (model.tanh_squashed_policy) return SquashAction(u, model);
+  return o.clip_model_actions ? u.clamp(-1.0, 1.0) : u;
+}
 
 at::Tensor TaskReward(const at::Tensor& rewards, const at::Tensor& task_ids) {
   at::Tensor index = task_ids.view({-1, 1, 1}).expand({rewards.size(0), rewards.size(1), 1});

@@ -174,6 +174,12 @@ at::Tensor ForegroundPixelWeights(const at::Tensor& frames, const at::Tensor& ba
 // scale_value_by_one_minus_gamma, else 1. Divide a head's output by it for reward units.
 double ValueScale(const LossOptions& options);
 
+// What the transition and the Q critic see for policy samples u (replayed or imagined): the
+// action the environment executes, tanh(u) or u clipped to [-1, 1] (clip_model_actions), or
+// the raw sample. The policy densities (V-trace, the KL) stay on u.
+at::Tensor ModelInputAction(const at::Tensor& u, const ModelOptions& model,
+                            const LossOptions& options);
+
 // Each row's reward of its own task: rewards [B, L, M], task_ids [B] (int64) -> [B, L].
 at::Tensor TaskReward(const at::Tensor& rewards, const at::Tensor& task_ids);
 
