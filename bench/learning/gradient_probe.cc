@@ -127,8 +127,7 @@ class Probe {
       : model_(core->model()),
         options_(core->options()),
         bounds_(model::ProprioBoundsFromConfig(config)),
-        env_config_(config.env()),
-        task_index_(task_index) {
+        env_config_(config.env()) {
     model_->eval();
     ids_ = at::full({1}, task_index, at::kLong);
     onehot_ = model::TaskOneHot(ids_, options_.model.num_tasks,
@@ -178,45 +177,6 @@ class Probe {
   struct Gradients {
     at::Tensor reward, value, objective;
   };
-  // d/d mu of the learner's policy objective (ComputePolicyLoss without its regularisers:
-  // sampled actions, the KL-regularised reward, the average over horizons) at the policy's
-  // own mean mu(h), averaged over `samples` noise draws. What one policy step pushes mu
-  // towards at h.
-  at::Tensor LearnerObjectiveGradient(const at::Tensor& h, int samples, at::Generator& rng) {
-    const model::LossOptions& o = options_.loss;
-    auto [mu0, log_std0] = model_->policy->forward(h, onehot_);
-    at::Tensor mu = mu0.detach().repeat({samples, 1}).set_requires_grad(true);
-    const at::Tensor log_std = log_std0.detach().repeat({samples, 1});
-    const at::Tensor x0 = h.detach().repeat({samples, 1});
-    const at::Tensor ids = ids_.repeat({samples});
-    const at::Tensor onehot = onehot_.repeat({samples, 1});
-    bool first = true;
-    model::ImaginationModel fns;
-    fns.policy = [&](const at::Tensor& x) -> std::pair<at::Tensor, at::Tensor> {
-      if (first) {
-        first = false;
-        return {mu, log_std};
-      }
-      return model_->policy->forward(x, onehot);
-    };
-    fns.transition = [&](const at::Tensor& x, const at::Tensor& a) {
-      return model_->transition->forward(x, model::ModelInputAction(a, options_.model, o));
-    };
-    fns.reward = [&](const at::Tensor& x) { return model::HeadReward(*model_->reward, x, ids); };
-    fns.value = [&](const at::Tensor& x) {
-      return model_->Value(x, onehot) / model::ValueScale(o);
-    };
-    model::ImaginationOptions io;
-    io.horizon = std::max(1, o.imagination_horizon);
-    io.single_horizon = o.single_horizon;
-    io.gamma = o.gamma;
-    io.kl_lambda = o.kl_regularization ? o.kl_lambda : 0.0;
-    const at::Tensor noise =
-        at::randn({io.horizon, samples, options_.model.action_size}, rng, at::kFloat);
-    at::Tensor objective = model::ImaginedValueObjective(fns, x0, noise, io).mean();
-    return torch::autograd::grad({objective}, {mu})[0].sum(0, /*keepdim=*/true).detach();
-  }
-
   Gradients At(const at::Tensor& h, const at::Tensor& executed_action) {
     Gradients g;
     g.reward = Grad(h, executed_action, [&](const at::Tensor& next) {
@@ -225,10 +185,33 @@ class Probe {
     g.value = Grad(h, executed_action, [&](const at::Tensor& next) {
       return model_->Value(next, onehot_) / model::ValueScale(options_.loss);
     });
-    g.objective = Grad(h, executed_action, [&](const at::Tensor& next) {
-      return ObjectiveAfterFirstStep(next);
-    });
+    // J(a) = r_hat(x_1) + sum_{j=1}^{N-1} gamma^j r_hat(x_{j+1}) + gamma^N V(x_N): a first,
+    // then the policy's mean, no noise and no KL term.
+    at::Tensor a = executed_action.detach().clone().set_requires_grad(true);
+    model::ImaginationOptions io = LearnerImagination();
+    io.single_horizon = true;
+    io.kl_lambda = 0.0;
+    const at::Tensor objective = ImaginedObjective(
+        h, a, at::zeros_like(a), at::zeros({io.horizon, 1, options_.model.action_size}), io);
+    g.objective = torch::autograd::grad({objective.sum()}, {a})[0].detach();
     return g;
+  }
+
+  // d/d mu of the learner's policy objective (ComputePolicyLoss without its regularisers:
+  // sampled actions, the KL-regularised reward, the average over horizons) at the policy's
+  // own mean mu(h), averaged over `samples` noise draws. What one policy step pushes mu
+  // towards at h.
+  at::Tensor LearnerObjectiveGradient(const at::Tensor& h, int samples, at::Generator& rng) {
+    auto [mu0, log_std0] = model_->policy->forward(h, onehot_);
+    at::Tensor mu = mu0.detach().repeat({samples, 1}).set_requires_grad(true);
+    const model::ImaginationOptions io = LearnerImagination();
+    const at::Tensor noise =
+        at::randn({io.horizon, samples, options_.model.action_size}, rng, at::kFloat);
+    const at::Tensor objective = ImaginedObjective(h.detach().repeat({samples, 1}), mu,
+                                                   log_std0.detach().repeat({samples, 1}),
+                                                   noise, io)
+                                     .mean();
+    return torch::autograd::grad({objective}, {mu})[0].sum(0, /*keepdim=*/true).detach();
   }
 
  private:
@@ -239,29 +222,50 @@ class Probe {
     return torch::autograd::grad({out}, {a})[0].detach();
   }
 
-  // r_hat(x_1) + sum_{j=1}^{N-1} gamma^j r_hat(x_{j+1}) + gamma^N V(x_N), the policy's mean
-  // executed (as the model sees it) after the first action.
-  at::Tensor ObjectiveAfterFirstStep(const at::Tensor& x1) {
-    const double gamma = options_.loss.gamma;
-    const int n = std::max(1, options_.loss.imagination_horizon);
-    at::Tensor x = x1;
-    at::Tensor total = model::HeadReward(*model_->reward, x, ids_);
-    double discount = 1.0;
-    for (int j = 1; j < n; ++j) {
-      discount *= gamma;
-      const at::Tensor a = model_->policy->forward(x, onehot_).first;
-      x = model_->transition->forward(x, model::ModelInputAction(a, options_.model, options_.loss));
-      total = total + discount * model::HeadReward(*model_->reward, x, ids_);
-    }
-    discount *= gamma;
-    return total + discount * model_->Value(x, onehot_) / model::ValueScale(options_.loss);
+  // The imagination settings the learner's policy loss uses.
+  model::ImaginationOptions LearnerImagination() const {
+    const model::LossOptions& o = options_.loss;
+    model::ImaginationOptions io;
+    io.horizon = std::max(1, o.imagination_horizon);
+    io.single_horizon = o.single_horizon;
+    io.gamma = o.gamma;
+    io.kl_lambda = o.kl_regularization ? o.kl_lambda : 0.0;
+    return io;
+  }
+
+  // ImaginedValueObjective from start states x0 [S, D] (the probed task), the first action
+  // drawn from (first_mean, first_log_std) and the policy's after it, the actions entering the
+  // transition as the learner's do.
+  at::Tensor ImaginedObjective(const at::Tensor& x0, const at::Tensor& first_mean,
+                               const at::Tensor& first_log_std, const at::Tensor& noise,
+                               const model::ImaginationOptions& io) {
+    const int64_t rows = x0.size(0);
+    const at::Tensor ids = ids_.repeat({rows});
+    const at::Tensor onehot = onehot_.repeat({rows, 1});
+    bool first = true;
+    model::ImaginationModel fns;
+    fns.policy = [&](const at::Tensor& x) -> std::pair<at::Tensor, at::Tensor> {
+      if (first) {
+        first = false;
+        return {first_mean, first_log_std};
+      }
+      return model_->policy->forward(x, onehot);
+    };
+    fns.transition = [&](const at::Tensor& x, const at::Tensor& a) {
+      return model_->transition->forward(x,
+                                         model::ModelInputAction(a, options_.model, options_.loss));
+    };
+    fns.reward = [&](const at::Tensor& x) { return model::HeadReward(*model_->reward, x, ids); };
+    fns.value = [&](const at::Tensor& x) {
+      return model_->Value(x, onehot) / model::ValueScale(options_.loss);
+    };
+    return model::ImaginedValueObjective(fns, x0, noise, io);
   }
 
   model::IvgModel model_;
   const model::CoreOptions& options_;
   model::ProprioBounds bounds_;
   EnvConfig env_config_;
-  int task_index_;
   at::Tensor ids_, onehot_;
 };
 

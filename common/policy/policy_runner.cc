@@ -207,8 +207,8 @@ absl::StatusOr<PolicyOutput> PolicyRunner::Impl::ActOnFeatures(const at::Tensor&
     std::tie(mean, log_std) = modules->policy->forward(h, task);
   }
   at::Tensor sample = mean;
-  if (!deterministic && exploration_scale != 1.0) log_std = log_std + std::log(exploration_scale);
   if (!deterministic) {
+    if (exploration_scale != 1.0) log_std = log_std + std::log(exploration_scale);
     const at::Tensor noise = at::normal(0.0, 1.0, mean.sizes(), generator);
     sample = mean + noise * log_std.exp();
   }
