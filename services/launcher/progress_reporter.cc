@@ -164,7 +164,91 @@ ProgressRow MakeProgressRow(const ClusterTotals& previous, const ClusterTotals& 
   return row;
 }
 
+namespace {
+
+std::string ValueOrDash(double v) {
+  return std::isfinite(v) ? absl::StrFormat("%.1f", v) : std::string("-");
+}
+
+// "TASK 98.0 (random 8.4, scripted 188.0, score 0.50, heading 0.25)".
+std::string EvalPart(const std::string& task, const EvalScores& s) {
+  std::string part = absl::StrFormat("%s %s (random %s, scripted %s", task,
+                                     ValueOrDash(s.learned), ValueOrDash(s.random),
+                                     ValueOrDash(s.scripted));
+  if (std::isfinite(s.normalized)) absl::StrAppend(&part, absl::StrFormat(", score %.2f", s.normalized));
+  if (std::isfinite(s.learned_heading)) {
+    absl::StrAppend(&part, absl::StrFormat(", heading %.2f", s.learned_heading));
+  }
+  return part + ")";
+}
+
+// The compact form: "TASK 98.0 score 0.50 heading 0.25"; before the first evaluation of the
+// learned policy, the baselines alone: "TASK - (random 8.4, scripted 188.0)".
+std::string CompactEvalPart(const std::string& task, const EvalScores& s) {
+  if (!std::isfinite(s.normalized)) {
+    return absl::StrFormat("%s %s (random %s, scripted %s)", task, ValueOrDash(s.learned),
+                           ValueOrDash(s.random), ValueOrDash(s.scripted));
+  }
+  std::string part =
+      absl::StrFormat("%s %s score %.2f", task, ValueOrDash(s.learned), s.normalized);
+  if (std::isfinite(s.learned_heading)) {
+    absl::StrAppend(&part, absl::StrFormat(" heading %.2f", s.learned_heading));
+  }
+  return part;
+}
+
+std::string EvalPrefix(const ProgressRow& row) {
+  return row.eval_learner_step >= 0 ? absl::StrFormat(" | eval@%.0f ", row.eval_learner_step)
+                                    : std::string(" | eval ");
+}
+
+}  // namespace
+
 std::string FormatProgressLine(const ProgressRow& row) {
+  // What answers "is it learning?": throughput, the actors' return and the newest evaluation.
+  std::string line = absl::StrFormat(
+      "[%6.0fs] up %d/%d | env %.0f steps/s | learner step %.0f (%.2f/s)", row.elapsed_seconds,
+      row.processes_up, row.processes_total, row.env_steps_per_second, row.learner_steps,
+      row.learner_steps_per_second);
+  if (!row.mean_return.empty()) {
+    double sum = 0;
+    for (const auto& [task, value] : row.mean_return) sum += value;
+    absl::StrAppend(&line, absl::StrFormat(" | return %.1f", sum / row.mean_return.size()));
+    if (row.mean_return.size() > 1) {
+      absl::StrAppend(&line, absl::StrFormat(" (%d tasks)", row.mean_return.size()));
+    }
+  }
+  if (row.eval.size() == 1) {
+    const auto& [task, scores] = *row.eval.begin();
+    absl::StrAppend(&line, EvalPrefix(row), CompactEvalPart(task, scores));
+  } else if (row.eval.size() > 1) {
+    // Multi-task: the mean normalised score over the tasks evaluated so far, and the best.
+    double sum = 0;
+    int scored = 0;
+    std::string best_task;
+    double best = -std::numeric_limits<double>::infinity();
+    for (const auto& [task, scores] : row.eval) {
+      if (!std::isfinite(scores.normalized)) continue;
+      sum += scores.normalized;
+      ++scored;
+      if (scores.normalized > best) {
+        best = scores.normalized;
+        best_task = task;
+      }
+    }
+    absl::StrAppend(&line, EvalPrefix(row));
+    if (scored == 0) {
+      absl::StrAppend(&line, absl::StrFormat("%d tasks - (baselines only)", row.eval.size()));
+    } else {
+      absl::StrAppend(&line, absl::StrFormat("score %.2f (%d/%d tasks, best %s %.2f)",
+                                             sum / scored, scored, row.eval.size(), best_task,
+                                             best));
+    }
+  }
+  return line;
+}
+
+std::string FormatVerboseProgressLine(const ProgressRow& row) {
   std::string line = absl::StrFormat(
       "[%6.0fs] up %d/%d | episodes %.0f | env %.0f steps/s | learner step %.0f (%.2f/s) | "
       "replay %.0f items | params v%.0f",
@@ -179,24 +263,9 @@ std::string FormatProgressLine(const ProgressRow& row) {
     absl::StrAppend(&line, " | return ", absl::StrJoin(parts, ", "));
   }
   if (!row.eval.empty()) {
-    auto value = [](double v) {
-      return std::isfinite(v) ? absl::StrFormat("%.1f", v) : std::string("-");
-    };
     std::vector<std::string> parts;
-    for (const auto& [task, s] : row.eval) {
-      std::string part = absl::StrFormat("%s %s (random %s, scripted %s", task, value(s.learned),
-                                         value(s.random), value(s.scripted));
-      if (std::isfinite(s.normalized)) absl::StrAppend(&part, absl::StrFormat(", score %.2f", s.normalized));
-      if (std::isfinite(s.learned_heading)) {
-        absl::StrAppend(&part, absl::StrFormat(", heading %.2f", s.learned_heading));
-      }
-      parts.push_back(part + ")");
-    }
-    absl::StrAppend(&line, " | eval",
-                    row.eval_learner_step >= 0
-                        ? absl::StrFormat("@%.0f ", row.eval_learner_step)
-                        : std::string(" "),
-                    absl::StrJoin(parts, ", "));
+    for (const auto& [task, s] : row.eval) parts.push_back(EvalPart(task, s));
+    absl::StrAppend(&line, EvalPrefix(row), absl::StrJoin(parts, ", "));
   }
   auto diagnostic = [&row](const char* name) {
     auto it = row.diagnostics.find(name);
@@ -233,12 +302,14 @@ std::string FormatProgressLine(const ProgressRow& row) {
 }
 
 ProgressReporter::ProgressReporter(std::vector<MetricsEndpoint> endpoints, std::string run_dir,
-                                   std::vector<std::string> task_names, int sequence_length)
+                                   std::vector<std::string> task_names, int sequence_length,
+                                   ProgressStyle style)
     : endpoints_(std::move(endpoints)),
       run_dir_(std::move(run_dir)),
       start_(absl::Now()),
       task_names_(std::move(task_names)),
-      sequence_length_(sequence_length) {
+      sequence_length_(sequence_length),
+      style_(style) {
   previous_.when = start_;
 }
 
@@ -248,7 +319,9 @@ ProgressRow ProgressReporter::Report() {
       MakeProgressRow(previous_, current, start_, static_cast<int>(endpoints_.size()),
                       sequence_length_);
   previous_ = current;
-  std::cout << FormatProgressLine(row) << std::endl;
+  std::cout << (style_ == ProgressStyle::kVerbose ? FormatVerboseProgressLine(row)
+                                                 : FormatProgressLine(row))
+            << std::endl;
   AppendCsv(row);
   DrawLearningCurve();
   return row;

@@ -90,7 +90,20 @@ ClusterTotals ScrapeCluster(const std::vector<MetricsEndpoint>& endpoints);
 ProgressRow MakeProgressRow(const ClusterTotals& previous, const ClusterTotals& current,
                             absl::Time start, int processes_total, int sequence_length = 1);
 
+// The default progress line, at most 160 characters: elapsed time, env and learner
+// throughput, the actors' mean return and the newest evaluation (the learned policy's return,
+// its normalised score against the random and scripted baselines on the same seeds and, for
+// tasks with a target object, its heading; before the first evaluation the baselines), after
+// "up N/M", the processes running of those planned. With several tasks the evaluation is
+// summarised as the mean normalised score over the tasks evaluated and the best task.
 std::string FormatProgressLine(const ProgressRow& row);
+
+// Everything: the compact line's fields plus episodes, replay items, the parameter version,
+// every task's evaluation, the policy and value diagnostics (why it learns or not), the replay
+// ratio, the actors' blocked share and every loss term (`ivg_cluster --progress=verbose`).
+std::string FormatVerboseProgressLine(const ProgressRow& row);
+
+enum class ProgressStyle { kCompact, kVerbose };
 
 class ProgressReporter {
  public:
@@ -99,7 +112,8 @@ class ProgressReporter {
 
   // `task_names` label the return columns (the actors' "task" label values, e.g. LIFT_RED).
   ProgressReporter(std::vector<MetricsEndpoint> endpoints, std::string run_dir,
-                   std::vector<std::string> task_names, int sequence_length);
+                   std::vector<std::string> task_names, int sequence_length,
+                   ProgressStyle style = ProgressStyle::kCompact);
 
   // Scrapes, prints the line to stdout, appends the CSV row, and redraws the curve.
   ProgressRow Report();
@@ -114,6 +128,7 @@ class ProgressReporter {
   ClusterTotals previous_;
   const std::vector<std::string> task_names_;
   const int sequence_length_;
+  const ProgressStyle style_;
   // The last kSmoothingWindow interval mean returns per task (the curve's moving mean).
   std::map<std::string, std::deque<double>> recent_returns_;
   int reports_ = 0;
