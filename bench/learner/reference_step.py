@@ -102,6 +102,9 @@ class LossOptions:
     # 0 = all K; decoded only with --ops=mirror (Ops.decode_subset).
     reconstructed_steps_per_sequence: int = 0
     reconstruction_foreground_weight: float = 0.0
+    # "VALUE_TARGET_VTRACE" (the paper's), "VALUE_TARGET_IMAGINED" or "VALUE_TARGET_BOTH".
+    value_target: str = "VALUE_TARGET_VTRACE"
+    imagined_value_lambda: float = 0.95
 
     @property
     def sequence_length(self):
@@ -304,6 +307,8 @@ def _options_from_config(path):
     """
     root = _Block(parse_textproto(path), "")
     m, lrn, env = root.sub("model"), root.sub("learner"), root.sub("env")
+    if env.enum("observation", "OBSERVATION_PIXELS") != "OBSERVATION_PIXELS":
+        raise ConfigError(f"{path}: only pixel observations are mirrored (env.observation)")
     o = CoreOptions()
     d = ModelOptions()
     o.model = ModelOptions(
@@ -357,7 +362,9 @@ def _options_from_config(path):
         reconstructed_steps_per_sequence=lrn.integer("reconstructed_steps_per_sequence",
                                                      dl.reconstructed_steps_per_sequence),
         reconstruction_foreground_weight=lrn.number("reconstruction_foreground_weight",
-                                                    dl.reconstruction_foreground_weight))
+                                                    dl.reconstruction_foreground_weight),
+        value_target=lrn.enum("value_target", dl.value_target),
+        imagined_value_lambda=lrn.number("imagined_value_lambda", dl.imagined_value_lambda))
     if o.loss.imagination_horizon < 1:
         raise ConfigError(f"{path}: imagination_horizon 0 is SVG(0), which is not mirrored")
     do = OptimizerOptions()
@@ -500,6 +507,20 @@ class Encoder(nn.Module):
         self.lstm = nn.LSTM(o.encoder_hidden, o.latent_size, batch_first=True)
 
     def forward(self, images, proprio):
+        return self.integrate(self.encode_frames(images, proprio))
+
+    def integrate(self, features):
+        return self.lstm(features)[0]  # From a zero state.
+
+    def integrate_windows(self, features, window):
+        """IntegrateWindows: at each step with `window` frames up to it, the LSTM from a
+        fresh state over those frames (the actors' latent): [B, T, F] -> [B, T-window+1, D]."""
+        b, t, f = features.shape
+        windows = t - window + 1
+        stacked = features.unfold(1, window, 1).transpose(2, 3).reshape(b * windows, window, f)
+        return self.integrate(stacked)[:, window - 1].view(b, windows, -1)
+
+    def encode_frames(self, images, proprio):
         b, t = images.shape[0], images.shape[1]
         x = _frames_layout(images.flatten(0, 1), self.ops)
         x = _elu(self.conv0(x), self.ops)
@@ -511,8 +532,7 @@ class Encoder(nn.Module):
         else:
             x = x.mean((2, 3))
         p = self.proprio_mlp(proprio.flatten(0, 1))
-        features = self.fusion_mlp(torch.cat([x, p], 1)).view(b, t, -1)
-        return self.lstm(features)[0]  # From a zero state, as Integrate.
+        return self.fusion_mlp(torch.cat([x, p], 1)).view(b, t, -1)
 
 
 class Transition(nn.Module):
@@ -774,8 +794,17 @@ def compute_model_loss(model, batch, o):
     scale = value_scale(o)
 
     out = {}
-    e = model.encoder(images, proprio)
+    features = model.encoder.encode_frames(images, proprio)
+    e = model.encoder.integrate(features)
     out["latents"] = e
+    # The actors' latents at steps H-1 .. L-1 (start states, log pi): no gradient in IVG.
+    first = h - 1
+    with torch.no_grad():
+        starts = model.encoder.integrate_windows(features.detach(), h)
+    out["start_latents"] = starts
+    s_len = starts.shape[1]
+    start_onehot = onehot_seq[:, first:length]
+    start_actions = actions[:, first:length]
     gs = open_loop_rollout(model.transition, e, model_actions, h)
     decoded, image_targets, proprio_targets = gs, images[:, h:length], proprio[:, h:length]
     n = o.reconstructed_steps_per_sequence
@@ -797,20 +826,22 @@ def compute_model_loss(model, batch, o):
     out["reward"] = (model.reward(gs) - rewards[:, h - 1:length - 1]).pow(2).mean()
 
     with torch.no_grad():
-        u = model.target_value_of(model.target_encoder(images, proprio), onehot_seq) / scale
-        mean, log_std = model.policy(e.detach(), onehot_seq)
-        log_pi = gaussian_log_prob(actions, mean, log_std)
-        r = task_rewards
+        u = model.target_value_of(model.target_encoder(images, proprio)[:, first:length],
+                                  start_onehot) / scale
+        mean, log_std = model.policy(starts, start_onehot)
+        log_pi = gaussian_log_prob(start_actions, mean, log_std)
+        r = task_rewards[:, first:length]
         if o.kl_regularization:
-            r = r - o.kl_lambda * (log_pi - standard_normal_log_prob(actions))
-        log_ratio = log_pi - mu_log_probs
+            r = r - o.kl_lambda * (log_pi - standard_normal_log_prob(start_actions))
+        log_ratio = log_pi - mu_log_probs[:, first:length]
         out["vtrace_targets"] = vtrace_targets(u, r, log_ratio, o.gamma, o.vtrace_rho_clip,
                                                o.vtrace_c_clip)
         rho_weights = torch.clamp_max(torch.exp(log_ratio), o.vtrace_rho_clip)
-    value_error = (model.value_of(gs, onehot_seq[:, h:length]) -
-                   out["vtrace_targets"][:, h:length] * scale).pow(2)
+    # The value trains on g_H .. g_{L-1}: targets from index 1 of the S start steps.
+    value_error = (model.value_of(gs, start_onehot[:, 1:s_len]) -
+                   out["vtrace_targets"][:, 1:s_len] * scale).pow(2)
     if o.value_loss_importance_weight:
-        value_error = value_error * rho_weights[:, h:length]
+        value_error = value_error * rho_weights[:, 1:s_len]
     out["value"] = value_error.mean()
     # The C++ builds a zero Q term outside SVG(0) and adds it; so does the twin.
     out["q"] = torch.zeros((), dtype=like.dtype, device=like.device)
@@ -843,8 +874,49 @@ def imagined_value_objective(policy, transition, reward, value, x0, noise, horiz
     return total if single_horizon else total / float(horizon)
 
 
+def lambda_returns(rewards, values, gamma, lam):
+    """LambdaReturns: rewards [N, S], values [N + 1, S] -> [N, S]."""
+    n = rewards.shape[0]
+    returns = [None] * n
+    nxt = values[n]
+    for j in range(n - 1, -1, -1):
+        nxt = rewards[j] + gamma * ((1.0 - lam) * values[j + 1] + lam * nxt)
+        returns[j] = nxt
+    return torch.stack(returns, 0)
+
+
+def compute_imagined_value_loss(model, start_latents, task_ids, noise, o):
+    """ComputeImaginedValueLoss: V regressed on lambda-returns of the policy's imagined
+    rollouts (no gradient through the rollout), bootstrapped from the target value head."""
+    n = o.imagination_horizon
+    b, s = start_latents.shape[0], start_latents.shape[1]
+    scale = value_scale(o)
+    lam = o.kl_lambda if o.kl_regularization else 0.0
+    x = start_latents.detach().reshape(b * s, start_latents.shape[2])
+    ids = task_ids.to(x.device).repeat_interleave(s)
+    onehot = task_one_hot(ids, model.options.num_tasks, x)
+    eps = noise.to(dtype=x.dtype, device=x.device)
+    with torch.no_grad():
+        states, rewards, values = [], [], [model.target_value_of(x, onehot) / scale]
+        for j in range(n):
+            states.append(x)
+            mean, log_std = model.policy(x, onehot)
+            a = mean + eps[j] * torch.exp(log_std)
+            x = model.transition(x, a.clamp(-1.0, 1.0) if o.clip_model_actions else a)
+            r = model.reward(x).gather(1, ids.unsqueeze(1)).squeeze(1)
+            if lam != 0.0:
+                r = r - lam * (gaussian_log_prob(a, mean, log_std) - standard_normal_log_prob(a))
+            rewards.append(r)
+            values.append(model.target_value_of(x, onehot) / scale)
+        targets = lambda_returns(torch.stack(rewards), torch.stack(values), o.gamma,
+                                 o.imagined_value_lambda)
+        latents = torch.stack(states)
+    predicted = model.value_of(latents, onehot.unsqueeze(0).expand(n, b * s, onehot.shape[1]))
+    return (predicted - targets * scale).pow(2).mean()
+
+
 def compute_policy_loss(model, latents, task_ids, noise, o, behaviour_actions=None):
-    """ComputePolicyLoss for IVG(N), N >= 1: -objective from all B*L detached latents."""
+    """ComputePolicyLoss for IVG(N), N >= 1: -objective from the B*S detached start latents."""
     b, length = latents.shape[0], latents.shape[1]
     x0 = latents.detach().reshape(b * length, latents.shape[2])
     ids = task_ids.to(x0.device).repeat_interleave(length)
@@ -920,7 +992,9 @@ class LearnerCore:
 
     def draw_policy_noise(self, batch_size):
         n = max(1, self.options.loss.imagination_horizon)
-        noise = torch.randn(n, batch_size * self.options.loss.sequence_length,
+        # One row per start state: S = L - H + 1 per sequence.
+        starts = self.options.loss.sequence_length - self.options.loss.burn_in + 1
+        noise = torch.randn(n, batch_size * starts,
                             self.options.model.action_size, generator=self.noise_generator)
         return noise.to(self.device)
 
@@ -944,7 +1018,7 @@ class LearnerCore:
         """FillDiagnostics: a policy and a value forward on the latents, grad norms per group."""
         d = {}
         with torch.no_grad():
-            x = terms["latents"].detach()
+            x = terms["start_latents"].detach()
             num_tasks = self.options.model.num_tasks
             onehot = task_one_hot(batch["task_ids"].to(x.device), num_tasks, x).unsqueeze(1).expand(
                 x.shape[0], x.shape[1], num_tasks)
@@ -972,8 +1046,18 @@ class LearnerCore:
         policy_params = self.model.policy_parameters()
         terms = compute_model_loss(self.model, batch, self.options.loss)
         noise = self.draw_policy_noise(batch["images"].shape[0])
-        policy_loss = compute_policy_loss(self.model, terms["latents"], batch["task_ids"], noise,
-                                          self.options.loss, batch["actions"])
+        lo = self.options.loss
+        if lo.value_target != "VALUE_TARGET_VTRACE":
+            # LearnerCore::ComputeGradients: the imagined value loss alone, or the mean of both.
+            imagined = compute_imagined_value_loss(self.model, terms["start_latents"],
+                                                   batch["task_ids"], noise, lo)
+            value = (imagined if lo.value_target == "VALUE_TARGET_IMAGINED" else
+                     0.5 * (terms["value"] + imagined))
+            terms["total"] = terms["total"] + lo.beta_value * (value - terms["value"])
+            terms["value"] = value
+        h = self.options.loss.burn_in
+        policy_loss = compute_policy_loss(self.model, terms["start_latents"], batch["task_ids"],
+                                          noise, self.options.loss, batch["actions"][:, h - 1:])
         # Two autograd.grad calls with explicit inputs: each loss reaches only its own params.
         model_grads = torch.autograd.grad([terms["total"]], model_params, allow_unused=True)
         policy_grads = torch.autograd.grad([policy_loss], policy_params, allow_unused=True)

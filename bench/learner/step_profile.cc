@@ -62,12 +62,16 @@ std::vector<PartTime> ProfileStepParts(model::LearnerCore& core, const model::Ba
   at::Tensor onehot_seq = model::TaskOneHot(task_ids, m.options().num_tasks, like)
                               .unsqueeze(1)
                               .expand({b, l, m.options().num_tasks});
-  at::Tensor latents, predicted;
+  at::Tensor features, latents, start_latents, predicted;
   {
     torch::NoGradGuard no_grad;
-    latents = m.encoder->forward(images, proprio);
+    features = m.encoder->EncodeFrames(images, proprio);
+    latents = m.encoder->Integrate(features);
+    start_latents = m.encoder->IntegrateWindows(features, h);
     predicted = model::OpenLoopRollout(*m.transition, latents, actions, h);
   }
+  const at::Tensor start_onehot = onehot_seq.slice(1, h - 1, l);
+  const at::Tensor start_actions = actions.slice(1, h - 1, l);
   at::Tensor noise = core.DrawPolicyNoise(b);
 
   std::vector<PartTime> parts;
@@ -83,6 +87,10 @@ std::vector<PartTime> ProfileStepParts(model::LearnerCore& core, const model::Ba
   add("target encoder + target value (no grad)", [&] {
     torch::NoGradGuard no_grad;
     (void)m.TargetValue(m.target_encoder->forward(images, proprio), onehot_seq);
+  });
+  add("actors' latents: LSTM over each H-frame window (no grad)", [&] {
+    torch::NoGradGuard no_grad;
+    (void)m.encoder->IntegrateWindows(features, h);
   });
   add("transition rollout K steps, forward + backward", [&] {
     Backward(model::OpenLoopRollout(*m.transition, latents, actions, h).sum(),
@@ -106,15 +114,17 @@ std::vector<PartTime> ProfileStepParts(model::LearnerCore& core, const model::Ba
   });
   add("policy log-probs + V-trace targets (no grad)", [&] {
     torch::NoGradGuard no_grad;
-    auto [mean, log_std] = m.policy->forward(latents, onehot_seq);
-    at::Tensor log_pi = model::GaussianLogProb(actions, mean, log_std);
-    at::Tensor values = latents.select(2, 0);
-    (void)model::VTraceTargets(values, batch.rewards.select(2, 0).to(like.options()),
-                               log_pi - batch.behaviour_log_probs.to(like.options()),
-                               o.gamma, o.vtrace_rho_clip, o.vtrace_c_clip);
+    auto [mean, log_std] = m.policy->forward(start_latents, start_onehot);
+    at::Tensor log_pi = model::GaussianLogProb(start_actions, mean, log_std);
+    at::Tensor values = start_latents.select(2, 0);
+    (void)model::VTraceTargets(
+        values, batch.rewards.select(2, 0).slice(1, h - 1, l).to(like.options()),
+        log_pi - batch.behaviour_log_probs.slice(1, h - 1, l).to(like.options()), o.gamma,
+        o.vtrace_rho_clip, o.vtrace_c_clip);
   });
   add("policy imagination N steps, forward + backward", [&] {
-    Backward(model::ComputePolicyLoss(m, latents, batch.task_ids, noise, o, batch.actions),
+    Backward(model::ComputePolicyLoss(m, start_latents, batch.task_ids, noise, o,
+                                      batch.actions.slice(1, h - 1, l)),
              m.PolicyParameters());
   });
   {

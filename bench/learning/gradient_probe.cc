@@ -121,6 +121,13 @@ double XyzCosine(const at::Tensor& grad, const Vec3& direction) {
   return gg > 0 && dd > 0 ? dot / std::sqrt(gg * dd) : NAN;
 }
 
+// The probe reads pixels only where the model does.
+env::EnvOptions ProbeEnvOptions(const ExperimentConfig& config) {
+  env::EnvOptions options;
+  options.render = env::ObservesPixels(config.env());
+  return options;
+}
+
 class Probe {
  public:
   Probe(model::LearnerCore* core, const ExperimentConfig& config, int task_index)
@@ -135,6 +142,10 @@ class Probe {
   }
 
   // The latent e_t of the newest observation of `window` (at most H), as the actors compute it.
+  // With H frames it is the learner's start state for the same frames: the same encoder call
+  // the learner's ComputeModelLoss makes for ModelLossTerms::start_latents
+  // (tests/common/policy/policy_runner_test.cc pins learner and actor together), so the
+  // learner objective's d/d mu below is measured where the learner trains the policy.
   at::Tensor Encode(const std::vector<env::Observation>& window) {
     const int t_len = static_cast<int>(window.size());
     const model::ModelOptions& m = options_.model;
@@ -143,16 +154,18 @@ class Probe {
     at::Tensor proprio = at::empty({1, t_len, m.proprio_size}, at::kFloat);
     const size_t image_bytes = static_cast<size_t>(m.image_channels) * m.image_size * m.image_size;
     for (int t = 0; t < t_len; ++t) {
-      std::memcpy(images.data_ptr<uint8_t>() + t * image_bytes, window[t].pixels.data(),
-                  image_bytes);
+      if (image_bytes > 0) {  // none from state
+        std::memcpy(images.data_ptr<uint8_t>() + t * image_bytes, window[t].pixels.data(),
+                    image_bytes);
+      }
       const std::vector<float> p = env::ModelProprio(window[t], env_config_);
       std::memcpy(proprio.data_ptr<float>() + t * m.proprio_size, p.data(),
                   m.proprio_size * sizeof(float));
     }
     torch::NoGradGuard no_grad;
-    const at::Tensor e = model_->encoder->forward(images.to(at::kFloat) / 255.0,
-                                                  model::ScaleProprio(proprio, bounds_));
-    return e.select(1, e.size(1) - 1);
+    const at::Tensor features = model_->encoder->EncodeFrames(
+        images.to(at::kFloat) / 255.0, model::ScaleProprio(proprio, bounds_));
+    return model_->encoder->IntegrateWindows(features, t_len).select(1, 0);
   }
 
   double Reward(const at::Tensor& h) {
@@ -382,7 +395,7 @@ absl::Status RunProbe() {
   Probe probe(core.get(), config, task_index);
 
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<env::SawyerEnv> environment,
-                       env::SawyerEnv::Create(config.env()));
+                       env::SawyerEnv::Create(config.env(), ProbeEnvOptions(config)));
   IVG_RETURN_IF_ERROR(environment->SetTaskIndex(task_index));
   const int history = config.learner().burn_in();
   const int action_size = core_options.model.action_size;

@@ -305,6 +305,23 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
     return error(absl::StrCat("field 'env.image_size' must be 64 (the decoder's output), got ",
                               env.image_size()));
   }
+  if (env.observation() == OBSERVATION_STATE) {
+    // Red, blue, then the distractor if any: 16 table-2 features each after the 17.
+    const int objects = 2 + (env.distractor() != DISTRACTOR_NONE ? 1 : 0);
+    const int expected = 17 + 16 * objects;
+    if (model.proprio_size() != expected) {
+      return error(absl::StrCat("field 'model.proprio_size' must be ", expected,
+                                " with 'env.observation: OBSERVATION_STATE' (17 features and 16 "
+                                "per object for ", objects, " objects), got ",
+                                model.proprio_size()));
+    }
+    if (env.proprio_with_object_offsets()) {
+      return error(
+          "field 'env.proprio_with_object_offsets' adds object offsets to the pixel agent's "
+          "proprioception; 'env.observation: OBSERVATION_STATE' already holds every object's "
+          "features");
+    }
+  }
   if (env.proprio_with_object_offsets()) {
     // Red, blue, then the distractor if any: 3 offset values each after the 17 features.
     const int objects = 2 + (env.distractor() != DISTRACTOR_NONE ? 1 : 0);
@@ -347,6 +364,13 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config, const std:
   if (learner.policy_mean_bound_penalty() > 0.0 && learner.policy_algorithm() == POLICY_CEM) {
     return error(
         "field 'learner.policy_mean_bound_penalty' needs a parametric policy; POLICY_CEM has none");
+  }
+  if (learner.value_target() != VALUE_TARGET_VTRACE &&
+      (learner.policy_algorithm() != POLICY_IVG || learner.imagination_horizon() < 1)) {
+    return error(
+        "field 'learner.value_target' other than VALUE_TARGET_VTRACE fits V on the parametric "
+        "policy's imagined rollouts: it needs 'learner.policy_algorithm' POLICY_IVG and "
+        "'learner.imagination_horizon' >= 1");
   }
   if (learner.scale_value_by_one_minus_gamma() && learner.gamma() >= 1.0) {
     return error("field 'learner.scale_value_by_one_minus_gamma' needs 'learner.gamma' < 1");

@@ -63,7 +63,8 @@ Error ValidateBatch(const Batch& batch, const CoreOptions& options) {
   }
   if (batch.policy_noise.defined()) {
     const int64_t n = std::max(1, options.loss.imagination_horizon);
-    const int64_t rows = b * l * options.loss.policy_rollouts_per_start();
+    const int64_t rows = b * options.loss.start_states_per_sequence() *
+                         options.loss.policy_rollouts_per_start();
     if (Error e = CheckShape("policy_noise", batch.policy_noise, {n, rows, m.action_size})) {
       return e;
     }
@@ -97,7 +98,8 @@ Batch SliceBatch(const Batch& batch, int64_t begin, int64_t end) {
   out.behaviour_log_probs = batch.behaviour_log_probs.slice(0, begin, end);
   out.task_ids = batch.task_ids.slice(0, begin, end);
   if (batch.policy_noise.defined()) {
-    // Noise rows are grouped per batch item (its L start states, each with its rollouts).
+    // Noise rows are grouped per batch item (its L - H + 1 start states, each with its
+    // rollouts).
     const int64_t rows_per_item = batch.policy_noise.size(1) / batch.images.size(0);
     out.policy_noise = batch.policy_noise.slice(1, begin * rows_per_item, end * rows_per_item);
   }

@@ -16,7 +16,8 @@ struct Batch {
   at::Tensor rewards;              // [B, L, M] float; r_t follows a_t.
   at::Tensor behaviour_log_probs;  // [B, L] float: log mu(a_t | h_t).
   at::Tensor task_ids;             // [B] int64 in [0, M).
-  // Optional reparameterisation noise of the policy objective, [max(N, 1), B * L, A] in the
+  // Optional reparameterisation noise of the policy objective, [max(N, 1), B * S * R, A] (S =
+  // L - H + 1 start states per sequence, R rollouts per start: 1, or pg_rollouts) in the
   // parameters' dtype. When undefined the learner draws it from its own generator; tests pass
   // it to compare two learners of 16 with one of 32 on the same noise.
   at::Tensor policy_noise;

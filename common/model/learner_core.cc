@@ -209,7 +209,9 @@ Result<std::unique_ptr<LearnerCore>> LearnerCore::Create(const CoreOptions& opti
 at::Tensor LearnerCore::DrawPolicyNoise(int64_t batch_size) {
   const int64_t n = std::max(1, options_.loss.imagination_horizon);
   at::Tensor noise = at::randn(
-      {n, batch_size * options_.loss.sequence_length() * options_.loss.policy_rollouts_per_start(),
+      {n,
+       batch_size * options_.loss.start_states_per_sequence() *
+           options_.loss.policy_rollouts_per_start(),
        options_.model.action_size},
       noise_generator_,
       at::TensorOptions().dtype(options_.double_precision ? at::kDouble : at::kFloat));
@@ -247,30 +249,37 @@ double ExplainedVariance(const at::Tensor& prediction, const at::Tensor& target)
 void LearnerCore::FillDiagnostics(const ModelLossTerms& terms, const Batch& batch,
                                   double policy_loss, StepDiagnostics* d) {
   torch::NoGradGuard no_grad;
-  const at::Tensor x = terms.latents.detach();
-  const at::Tensor ids = batch.task_ids.to(x.device());
-  const at::Tensor onehot = TaskOneHot(ids, options_.model.num_tasks, x)
-                                .unsqueeze(1)
-                                .expand({x.size(0), x.size(1), options_.model.num_tasks});
-  auto [mean, log_std] = model_->policy->forward(x, onehot);
+  // The policy's statistics at the states it acts in and trains from (the start states).
+  const at::Tensor starts = terms.start_latents.detach();  // [B, S, D], steps H-1 .. L-1
+  const at::Tensor ids = batch.task_ids.to(starts.device());
+  const at::Tensor start_onehot =
+      TaskOneHot(ids, options_.model.num_tasks, starts)
+          .unsqueeze(1)
+          .expand({starts.size(0), starts.size(1), options_.model.num_tasks});
+  auto [mean, log_std] = model_->policy->forward(starts, start_onehot);
   d->policy_log_std_mean = log_std.mean().item<double>();
   d->policy_abs_mean_action = mean.abs().mean().item<double>();
   d->policy_mean_outside_bounds = (mean.abs() > 1.0).to(at::kDouble).mean().item<double>();
   // Both regularisers are functions of the policy at these same latents, so they come off
   // the loss exactly.
+  const int64_t seq = batch.actions.size(1);
   d->behaviour_nll =
-      BehaviourNll(batch.actions.to(mean.options()), mean, log_std).item<double>();
+      BehaviourNll(batch.actions.slice(1, seq - starts.size(1), seq).to(mean.options()), mean,
+                   log_std)
+          .item<double>();
   double regularisers = options_.loss.policy_behaviour_nll_weight * d->behaviour_nll;
   if (options_.loss.policy_mean_bound_penalty > 0.0) {
     regularisers += options_.loss.policy_mean_bound_penalty *
                     MeanBeyondBoundsPenalty(mean).item<double>();
   }
   d->imagined_objective = -(policy_loss - regularisers);
-  const at::Tensor value = model_->Value(x, onehot) / ValueScale(options_.loss);
+  // V at the start states, against the V-trace targets of the same steps.
+  const at::Tensor value = model_->Value(starts, start_onehot) / ValueScale(options_.loss);
   d->value_mean = value.mean().item<double>();
   d->value_target_mean = terms.vtrace_targets.mean().item<double>();
   d->value_explained_variance = ExplainedVariance(value, terms.vtrace_targets);
   // The reward head reads the latent after the action: r_hat(e_{t+1}) predicts r_t.
+  const at::Tensor x = terms.latents.detach();
   const int64_t b = x.size(0), l = x.size(1);
   const at::Tensor after = x.slice(1, 1, l).reshape({b * (l - 1), x.size(2)});
   const at::Tensor predicted_reward =
@@ -312,8 +321,23 @@ Result<LossValues> LearnerCore::ComputeGradients(const Batch& batch,
     ModelLossTerms terms = ComputeModelLoss(*model_, decoded, options_.loss);
     at::Tensor noise = batch.policy_noise.defined() ? batch.policy_noise
                                                     : DrawPolicyNoise(batch.images.size(0));
-    at::Tensor policy_loss = ComputePolicyLoss(*model_, terms.latents, batch.task_ids, noise,
-                                               options_.loss, batch.actions);
+    const ValueTarget value_target = options_.loss.value_target;
+    if (value_target != ValueTarget::kVTrace) {
+      // V fitted where the policy differentiates it: on the policy's own imagined rollouts
+      // (the objective's noise), alone or beside the V-trace term.
+      const at::Tensor imagined = ComputeImaginedValueLoss(*model_, terms.start_latents,
+                                                           batch.task_ids, noise, options_.loss)
+                                      .loss;
+      const at::Tensor value =
+          value_target == ValueTarget::kImagined ? imagined : 0.5 * (terms.vtrace_value + imagined);
+      terms.total = terms.total + options_.loss.beta_value * (value - terms.value);
+      terms.value = value;
+    }
+    // The policy trains at the actors' latents (steps H-1 .. L-1), with the actions taken there.
+    const int64_t l = batch.actions.size(1);
+    at::Tensor policy_loss = ComputePolicyLoss(
+        *model_, terms.start_latents, batch.task_ids, noise, options_.loss,
+        batch.actions.slice(1, l - options_.loss.start_states_per_sequence(), l));
     // autograd::grad with explicit inputs: each loss reaches only its own parameters.
     auto model_grads = torch::autograd::grad({terms.total}, model_params, {},
                                              /*retain_graph=*/false, /*create_graph=*/false,

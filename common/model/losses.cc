@@ -64,6 +64,19 @@ at::Tensor ImaginedValueObjective(const ImaginationModel& model, const at::Tenso
   return options.single_horizon ? total : total / static_cast<double>(n);
 }
 
+at::Tensor LambdaReturns(const at::Tensor& rewards, const at::Tensor& values, double gamma,
+                         double lambda) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = rewards.size(0);
+  std::vector<at::Tensor> returns(n);
+  at::Tensor next = values[n];  // R_N = V(x_N)
+  for (int64_t j = n - 1; j >= 0; --j) {
+    next = rewards[j] + gamma * ((1.0 - lambda) * values[j + 1] + lambda * next);
+    returns[j] = next;
+  }
+  return at::stack(returns, 0);
+}
+
 at::Tensor QCriticTargets(const at::Tensor& vtrace_targets, const at::Tensor& rewards,
                           double gamma) {
   torch::NoGradGuard no_grad;
@@ -282,8 +295,24 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
   const bool model_free = svg0 && !o.svg0_model_loss;
 
   ModelLossTerms out;
-  at::Tensor e = model.encoder->forward(images, proprio);  // [B, L, D]
+  // Per-frame features once; the LSTM runs over the whole sequence for the model loss and
+  // over each H-frame window for the actors' latents.
+  const at::Tensor features = model.encoder->EncodeFrames(images, proprio);  // [B, L, F]
+  at::Tensor e = model.encoder->Integrate(features);                         // [B, L, D]
   out.latents = e;
+  // Steps H-1 .. L-1 (the S = L - H + 1 steps with H frames up to them).
+  const int64_t first_start = h - 1;
+  if (svg0) {
+    // The Q critic (and, model-free, the value) trains the encoder through these latents.
+    out.start_latents = model.encoder->IntegrateWindows(features, h);
+  } else {
+    torch::NoGradGuard no_grad;
+    out.start_latents = model.encoder->IntegrateWindows(features.detach(), h);
+  }
+  const at::Tensor starts = out.start_latents.detach();  // [B, S, D]
+  const int64_t s_len = starts.size(1);
+  const at::Tensor start_actions = actions.slice(1, first_start, l);
+  const at::Tensor start_onehot = onehot_seq.slice(1, first_start, l);
 
   at::Tensor gs;  // Open-loop rollout from the end of burn-in: [B, K, D], times h..l-1.
   if (model_free) {
@@ -293,13 +322,17 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
     gs = OpenLoopRollout(*model.transition, e, model_actions, h);
     ReconstructionInputs decode = SelectReconstructed(gs, images, proprio, batch, h);
     auto [image_logits, proprio_pred] = model.decoder->forward(decode.latents);
-    out.reconstruction_image =
-        o.reconstruction_foreground_weight > 0.0
-            ? WeightedBinaryCrossEntropyWithLogitsMean(
-                  image_logits, decode.images,
-                  ForegroundPixelWeights(decode.images, BatchBackground(images),
-                                         o.reconstruction_foreground_weight))
-            : BinaryCrossEntropyWithLogitsMean(image_logits, decode.images);
+    if (!model.options().has_images()) {
+      // From state the decoder reconstructs the state vector: the proprio term alone.
+      out.reconstruction_image = at::zeros({}, like.options());
+    } else if (o.reconstruction_foreground_weight > 0.0) {
+      out.reconstruction_image = WeightedBinaryCrossEntropyWithLogitsMean(
+          image_logits, decode.images,
+          ForegroundPixelWeights(decode.images, BatchBackground(images),
+                                 o.reconstruction_foreground_weight));
+    } else {
+      out.reconstruction_image = BinaryCrossEntropyWithLogitsMean(image_logits, decode.images);
+    }
     out.reconstruction_proprio = (proprio_pred - decode.proprio).pow(2).mean();
     out.consistency = (e.slice(1, h, l) - gs).pow(2).mean();
     out.predicted_latents = gs;
@@ -312,50 +345,99 @@ ModelLossTerms ComputeModelLoss(IvgModelImpl& model, const Batch& batch,
     }
   }
 
-  // V-trace targets from the target network psi, with detached policy log-densities.
-  at::Tensor log_pi, rho_weights;
+  // V-trace targets from the target network psi over steps H-1 .. L-1, with detached policy
+  // log-densities at the actors' latents: pi is evaluated where mu was (rho = 1 on-policy).
+  at::Tensor rho_weights, q_targets;
   {
     torch::NoGradGuard no_grad;
-    at::Tensor u = model.TargetValue(model.target_encoder->forward(images, proprio),
-                                     onehot_seq) / scale;
+    at::Tensor u = model.TargetValue(
+                       model.target_encoder->forward(images, proprio).slice(1, first_start, l),
+                       start_onehot) /
+                   scale;
     // The target policy: the parametric policy, or for CEM the planner's distribution.
     at::Tensor mean, log_std;
     if (o.policy_algorithm == PolicyAlgorithm::kCem) {
-      std::tie(mean, log_std) = CemActionDistribution(model, e.detach(), task_ids, o);
+      std::tie(mean, log_std) = CemActionDistribution(model, starts, task_ids, o);
     } else {
-      std::tie(mean, log_std) = model.policy->forward(e.detach(), onehot_seq);
+      std::tie(mean, log_std) = model.policy->forward(starts, start_onehot);
     }
-    log_pi = GaussianLogProb(actions, mean, log_std);
-    at::Tensor r = task_rewards;
+    const at::Tensor log_pi = GaussianLogProb(start_actions, mean, log_std);
+    at::Tensor r = task_rewards.slice(1, first_start, l);
     if (o.kl_regularization) {
-      r = r - o.kl_lambda * (log_pi - StandardNormalLogProb(actions));
+      r = r - o.kl_lambda * (log_pi - StandardNormalLogProb(start_actions));
     }
-    at::Tensor log_ratio = log_pi - mu_log_probs;
-    out.vtrace_targets = VTraceTargets(u, r, log_ratio, o.gamma, o.vtrace_rho_clip,
+    out.log_ratios = log_pi - mu_log_probs.slice(1, first_start, l);
+    out.vtrace_targets = VTraceTargets(u, r, out.log_ratios, o.gamma, o.vtrace_rho_clip,
                                        o.vtrace_c_clip);
-    rho_weights = at::clamp_max(at::exp(log_ratio), o.vtrace_rho_clip);
-    if (svg0) out.q = QCriticTargets(out.vtrace_targets, r, o.gamma) * scale;
+    rho_weights = at::clamp_max(at::exp(out.log_ratios), o.vtrace_rho_clip);
+    if (svg0) q_targets = QCriticTargets(out.vtrace_targets, r, o.gamma) * scale;
   }
-  // The value trains on the predicted latents g_h..g_{L-1} (IVG) or, model-free, on the
-  // encoder's latents of every step.
-  const int64_t first = model_free ? 0 : h;
-  at::Tensor value_error = (model.Value(model_free ? e : gs, onehot_seq.slice(1, first, l)) -
-                            out.vtrace_targets.slice(1, first, l) * scale)
-                               .pow(2);
-  if (o.value_loss_importance_weight) value_error = value_error * rho_weights.slice(1, first, l);
+  // The value trains on the predicted latents g_H..g_{L-1} (IVG; targets from index 1 of the
+  // S steps) or, model-free, on the actors' latents of steps H-1 .. L-1.
+  const int64_t first = model_free ? 0 : 1;
+  at::Tensor value_error =
+      (model.Value(model_free ? out.start_latents : gs, start_onehot.slice(1, first, s_len)) -
+       out.vtrace_targets.slice(1, first, s_len) * scale)
+          .pow(2);
+  if (o.value_loss_importance_weight) {
+    value_error = value_error * rho_weights.slice(1, first, s_len);
+  }
   out.value = value_error.mean();
+  out.vtrace_value = out.value;
 
   if (svg0) {
-    at::Tensor q_pred = model.Q(e.slice(1, 0, l - 1), model_actions.slice(1, 0, l - 1),
-                                onehot_seq.slice(1, 0, l - 1));
-    out.q = (q_pred - out.q).pow(2).mean();
+    // Q(s_t, a_t) at the actors' latents of steps H-1 .. L-2, where the policy reads it.
+    at::Tensor q_pred = model.Q(out.start_latents.slice(1, 0, s_len - 1),
+                                model_actions.slice(1, first_start, l - 1),
+                                start_onehot.slice(1, 0, s_len - 1));
+    out.q = (q_pred - q_targets).pow(2).mean();
   } else {
     out.q = at::zeros({}, like.options());
   }
+  out.start_latents = out.start_latents.detach();
 
   out.total = o.reconstruction_weight * (out.reconstruction_image + out.reconstruction_proprio) +
               o.zeta_consistency * out.consistency + o.alpha_reward * out.reward +
               o.beta_value * (out.value + out.q);
+  return out;
+}
+
+ImaginedValueTerms ComputeImaginedValueLoss(IvgModelImpl& model, const at::Tensor& start_latents,
+                                            const at::Tensor& task_ids, const at::Tensor& noise,
+                                            const LossOptions& o) {
+  const int n = o.imagination_horizon;
+  const int64_t b = start_latents.size(0), s = start_latents.size(1);
+  const double scale = ValueScale(o);
+  const double lambda = o.kl_regularization ? o.kl_lambda : 0.0;
+  at::Tensor x = start_latents.detach().reshape({b * s, start_latents.size(2)});
+  const at::Tensor ids = task_ids.to(x.device()).repeat_interleave(s);
+  const at::Tensor onehot = TaskOneHot(ids, model.options().num_tasks, x);
+  const at::Tensor eps = noise.to(x.options());
+  ImaginedValueTerms out;
+  std::vector<at::Tensor> states, rewards, values;
+  {
+    // The rollout and its targets carry no gradient: only V(x_j) below is trained.
+    torch::NoGradGuard no_grad;
+    values.push_back(model.TargetValue(x, onehot) / scale);
+    for (int j = 0; j < n; ++j) {
+      states.push_back(x);
+      auto [mean, log_std] = model.policy->forward(x, onehot);
+      const at::Tensor a = mean + eps[j] * at::exp(log_std);
+      x = model.transition->forward(x, ModelInputAction(a, model.options(), o));
+      at::Tensor r = HeadReward(*model.reward, x, ids);
+      if (lambda != 0.0) {
+        r = r - lambda * (GaussianLogProb(a, mean, log_std) - StandardNormalLogProb(a));
+      }
+      rewards.push_back(r);
+      values.push_back(model.TargetValue(x, onehot) / scale);
+    }
+    out.targets = LambdaReturns(at::stack(rewards), at::stack(values), o.gamma,
+                                o.imagined_value_lambda);
+    out.latents = at::stack(states);
+  }
+  const at::Tensor predicted =
+      model.Value(out.latents, onehot.unsqueeze(0).expand({n, b * s, onehot.size(1)}));
+  out.loss = (predicted - out.targets * scale).pow(2).mean();
   return out;
 }
 
@@ -455,8 +537,8 @@ at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
       throw std::invalid_argument(
           "policy_behaviour_nll_weight > 0 needs the batch's actions (behaviour_actions)");
     }
-    // Each replayed action a_t at the latent e_t it was chosen from (the actor's latent of the
-    // same last H frames).
+    // Each replayed action a_t at the latent it was chosen from (the actor's latent of the
+    // same last H frames: the start states).
     at::Tensor start_ids = task_ids.to(starts.device()).repeat_interleave(l);
     auto [mean, log_std] =
         model.policy->forward(starts, TaskOneHot(start_ids, model.options().num_tasks, starts));

@@ -64,6 +64,30 @@ at::Tensor ImaginedValueObjective(const ImaginationModel& model, const at::Tenso
 at::Tensor LikelihoodRatioObjective(const ImaginationModel& model, const at::Tensor& x0,
                                     const at::Tensor& noise, const ImaginationOptions& options);
 
+// Lambda-returns over imagined rollouts: rewards [N, S] (r_j after the action at x_j) and
+// values [N + 1, S] (V(x_0) .. V(x_N)) give, for j = N-1 .. 0,
+//   R_j = r_j + gamma ((1 - lambda) V(x_{j+1}) + lambda R_{j+1}),  R_N = V(x_N),
+// as [N, S] (j = 0 .. N-1). lambda = 1: the discounted return to N bootstrapped at x_N;
+// lambda = 0: one-step TD targets. No gradient flows through the result.
+at::Tensor LambdaReturns(const at::Tensor& rewards, const at::Tensor& values, double gamma,
+                         double lambda);
+
+// The value loss on the current policy's imagined rollouts (ValueTarget kImagined / kBoth;
+// Dreamer's critic): from the detached start states [B, S, D] of tasks task_ids [B], N =
+// imagination_horizon steps with a_j = mean(x_j) + noise_j std(x_j) (noise [N, B * S, A], the
+// policy objective's) through the transition, without gradient; rewards r_hat(x_{j+1}) with
+// the KL term of the objective; lambda-returns bootstrapped from the target value head (the
+// slow critic). The loss regresses V(x_j) on R_j for j = 0 .. N-1, mean over states and steps
+// (in the value head's scaled units); only the value head gets a gradient.
+struct ImaginedValueTerms {
+  at::Tensor loss;     // Scalar, with graph to the value head.
+  at::Tensor targets;  // [N, B * S] lambda-returns in reward units.
+  at::Tensor latents;  // [N, B * S, D] the imagined x_0 .. x_{N-1} (detached).
+};
+ImaginedValueTerms ComputeImaginedValueLoss(IvgModelImpl& model, const at::Tensor& start_latents,
+                                            const at::Tensor& task_ids, const at::Tensor& noise,
+                                            const LossOptions& options);
+
 // The SVG(0) critic's regression targets: Q(h_t, a_t) -> r_t + gamma v_{t+1} for t < T - 1,
 // from V-trace targets v [B, T] and the (KL-regularised) rewards r [B, T]. [B, T - 1].
 at::Tensor QCriticTargets(const at::Tensor& vtrace_targets, const at::Tensor& rewards,
@@ -103,13 +127,28 @@ struct ModelLossTerms {
   at::Tensor reward;
   at::Tensor value;
   at::Tensor q;  // SVG(0) critic; zero otherwise.
-  // Encoded latents e [B, L, D] (with graph); the policy objective starts from them detached.
+  // Encoded latents e [B, L, D] (with graph) of one encoder pass over the whole sequence from
+  // a zero state, so e_t has seen t + 1 frames: the open-loop model loss's latents.
   at::Tensor latents;
+  // The actors' latents [B, S, D], S = L - H + 1 (LossOptions::start_states_per_sequence):
+  // at steps t = H-1 .. L-1, the encoder over the H frames ending at t from a fresh LSTM
+  // state, exactly as PolicyRunner computes the latent it acts on (per-frame features shared
+  // with `latents`). Detached (with graph only for model-free SVG(0), whose value and Q train
+  // the encoder on them). The policy's start states, V-trace's log pi and every term on the
+  // replayed actions read these: a latent the policy never meets when it acts would train it
+  // on inputs it never sees.
+  at::Tensor start_latents;
   // The open-loop predictions g [B, K, D] for times H..L-1 (with graph); undefined for
   // model-free SVG(0).
   at::Tensor predicted_latents;
-  // V-trace targets [B, L] in reward units (diagnostics and tests).
+  // V-trace targets [B, S] in reward units for steps H-1 .. L-1 (diagnostics and tests).
   at::Tensor vtrace_targets;
+  // The V-trace value loss alone (`value` is it unless the learner adds the imagined one:
+  // LearnerCore::ComputeGradients, options.value_target).
+  at::Tensor vtrace_value;
+  // log pi(a_t | s_t) - log mu(a_t) [B, S] for steps H-1 .. L-1, pi at start_latents: zero on
+  // on-policy data with the parameters the actor acted with (diagnostics and tests).
+  at::Tensor log_ratios;
 };
 
 // The model loss of eq. 3-6 / 16-17. The policy enters only through detached importance
@@ -126,11 +165,12 @@ std::pair<at::Tensor, at::Tensor> CemActionDistribution(IvgModelImpl& model,
                                                         const at::Tensor& task_ids,
                                                         const LossOptions& options);
 
-// The policy loss (-objective) from detached start latents [B, L, D]: IVG(N) for N >= 1,
-// SVG(0) through the Q critic, or PG (likelihood ratio, pg_rollouts per start state); a
-// constant without gradient for CEM (no parametric policy).
-// noise: [max(N, 1), B * L * policy_rollouts_per_start(), A]. behaviour_actions [B, L, A]:
-// the batch's replayed actions, needed when options.policy_behaviour_nll_weight > 0.
+// The policy loss (-objective) from detached start latents [B, S, D] (the learner passes
+// ModelLossTerms::start_latents): IVG(N) for N >= 1, SVG(0) through the Q critic, or PG
+// (likelihood ratio, pg_rollouts per start state); a constant without gradient for CEM (no
+// parametric policy). noise: [max(N, 1), B * S * policy_rollouts_per_start(), A].
+// behaviour_actions [B, S, A]: the replayed actions taken at those start states (steps
+// H-1 .. L-1 of the batch), needed when options.policy_behaviour_nll_weight > 0.
 at::Tensor ComputePolicyLoss(IvgModelImpl& model, const at::Tensor& latents,
                              const at::Tensor& task_ids, const at::Tensor& noise,
                              const LossOptions& options,

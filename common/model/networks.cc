@@ -60,6 +60,7 @@ torch::Tensor SpatialSoftArgmax(const torch::Tensor& x) {
 }
 
 int ImageFeatureSize(const ModelOptions& o) {
+  if (!o.has_images()) return 0;
   const int side = o.image_size / 8;  // Three stride-2 blocks.
   switch (o.encoder_pooling) {
     case EncoderPooling::kSpatialSoftmax: return 2 * o.encoder_channels;
@@ -69,12 +70,19 @@ int ImageFeatureSize(const ModelOptions& o) {
   return o.encoder_channels;
 }
 
+// From state (no images) the conv tower is not built: the proprio MLP and the fusion MLP are
+// the encoder's per-frame part.
 EncoderImpl::EncoderImpl(const ModelOptions& o)
     : pooling_(o.encoder_pooling),
-      conv0_(register_module("conv0", Conv(o.image_channels, o.encoder_channels, 3, 1))),
-      block1_(register_module("block1", ResidualBlock(o.encoder_channels))),
-      block2_(register_module("block2", ResidualBlock(o.encoder_channels))),
-      block3_(register_module("block3", ResidualBlock(o.encoder_channels))),
+      conv0_(o.has_images()
+                 ? register_module("conv0", Conv(o.image_channels, o.encoder_channels, 3, 1))
+                 : torch::nn::Conv2d(nullptr)),
+      block1_(o.has_images() ? register_module("block1", ResidualBlock(o.encoder_channels))
+                             : ResidualBlock(nullptr)),
+      block2_(o.has_images() ? register_module("block2", ResidualBlock(o.encoder_channels))
+                             : ResidualBlock(nullptr)),
+      block3_(o.has_images() ? register_module("block3", ResidualBlock(o.encoder_channels))
+                             : ResidualBlock(nullptr)),
       proprio_mlp_(register_module("proprio_mlp",
                                    Mlp2(o.proprio_size, o.encoder_hidden, o.encoder_hidden))),
       fusion_mlp_(register_module(
@@ -96,9 +104,10 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& images, const torch::Ten
 
 torch::Tensor EncoderImpl::EncodeFrames(const torch::Tensor& images,
                                         const torch::Tensor& proprio) {
-  const int64_t b = images.size(0), t = images.size(1);
-  torch::Tensor x = ImageFeatures(images.flatten(0, 1));
+  const int64_t b = proprio.size(0), t = proprio.size(1);
   torch::Tensor p = proprio_mlp_->forward(proprio.flatten(0, 1));
+  if (conv0_.is_empty()) return fusion_mlp_->forward(p).view({b, t, -1});  // from state
+  torch::Tensor x = ImageFeatures(images.flatten(0, 1));
   return fusion_mlp_->forward(torch::cat({x, p}, 1)).view({b, t, -1});
 }
 
@@ -118,6 +127,15 @@ torch::Tensor EncoderImpl::ImageFeatures(const torch::Tensor& frames) {
 
 torch::Tensor EncoderImpl::Integrate(const torch::Tensor& features) {
   return std::get<0>(lstm_->forward(features));
+}
+
+torch::Tensor EncoderImpl::IntegrateWindows(const torch::Tensor& features, int64_t window) {
+  const int64_t b = features.size(0), t = features.size(1), f = features.size(2);
+  const int64_t windows = t - window + 1;
+  // unfold(1, window, 1): [B, windows, F, window], the window's steps last.
+  const torch::Tensor stacked =
+      features.unfold(1, window, 1).transpose(2, 3).reshape({b * windows, window, f});
+  return Integrate(stacked).select(1, window - 1).view({b, windows, -1});
 }
 
 TransitionImpl::TransitionImpl(const ModelOptions& o)
@@ -155,21 +173,29 @@ torch::Tensor BilinearAdditiveUpsample(const torch::Tensor& x) {
 
 DecoderImpl::DecoderImpl(const ModelOptions& o)
     : channels_(o.decoder_channels),
+      image_channels_(o.image_channels),
       proprio_mlp_(register_module(
           "proprio_mlp",
           torch::nn::Sequential(torch::nn::Linear(o.latent_size, o.decoder_hidden),
                                 torch::nn::ELU(),
-                                torch::nn::Linear(o.decoder_hidden, o.proprio_size)))),
-      seed_(register_module("seed",
-                            torch::nn::Linear(o.latent_size, o.decoder_channels * 8 * 8))),
-      stage1_(register_module("stage1", Conv(o.decoder_channels / 4, o.decoder_channels, 3, 1))),
-      stage2_(register_module("stage2", Conv(o.decoder_channels / 4, o.decoder_channels, 3, 1))),
-      stage3_(register_module("stage3", Conv(o.decoder_channels / 4, o.decoder_channels, 3, 1))),
-      out_(register_module("out", Conv(o.decoder_channels, o.image_channels, 1, 1))) {}
+                                torch::nn::Linear(o.decoder_hidden, o.proprio_size)))) {
+  if (!o.has_images()) return;  // From state the decoder reconstructs the state vector alone.
+  seed_ = register_module("seed", torch::nn::Linear(o.latent_size, o.decoder_channels * 8 * 8));
+  stage1_ = register_module("stage1", Conv(o.decoder_channels / 4, o.decoder_channels, 3, 1));
+  stage2_ = register_module("stage2", Conv(o.decoder_channels / 4, o.decoder_channels, 3, 1));
+  stage3_ = register_module("stage3", Conv(o.decoder_channels / 4, o.decoder_channels, 3, 1));
+  out_ = register_module("out", Conv(o.decoder_channels, o.image_channels, 1, 1));
+}
 
 std::pair<torch::Tensor, torch::Tensor> DecoderImpl::forward(const torch::Tensor& h) {
   auto lead = h.sizes().vec();
   lead.pop_back();
+  if (seed_.is_empty()) {
+    // No image path: an empty image [.., C, 0, 0] beside the reconstructed state vector.
+    auto image_shape = lead;
+    image_shape.insert(image_shape.end(), {image_channels_, 0, 0});
+    return {at::empty(image_shape, h.options()), proprio_mlp_->forward(h)};
+  }
   torch::Tensor flat = h.reshape({-1, h.size(-1)});
   // Channels-last for the convolutions, as in the encoder.
   torch::Tensor x = F::elu(seed_->forward(flat))
@@ -241,9 +267,9 @@ IvgModelImpl::IvgModelImpl(const ModelOptions& o) : options_(o) {
     throw std::invalid_argument("decoder_channels must be divisible by 4, got " +
                                 std::to_string(o.decoder_channels));
   }
-  if (o.image_size != 64) {
+  if (o.image_size != 64 && o.has_images()) {
     throw std::invalid_argument("the decoder produces 64x64 images; image_size is " +
-                                std::to_string(o.image_size));
+                                std::to_string(o.image_size) + " (0: from state, no images)");
   }
   encoder = register_module("encoder", Encoder(o));
   transition = register_module("transition", Transition(o));

@@ -34,7 +34,9 @@ class ResidualBlockImpl : public torch::nn::Module {
 TORCH_MODULE(ResidualBlock);
 
 // f_enc(o_{1:t}) -> h_t: per-frame conv tower + proprio MLP, fused by a 3-layer MLP, then an
-// LSTM over time starting from a zero state (each sequence is encoded afresh).
+// LSTM over time starting from a zero state (each sequence is encoded afresh). From state
+// (options.has_images() false) there is no conv tower: the proprio MLP reads the whole state
+// vector and the images, [B, T, C, 0, 0], are not read.
 class EncoderImpl : public torch::nn::Module {
  public:
   explicit EncoderImpl(const ModelOptions& options);
@@ -49,6 +51,11 @@ class EncoderImpl : public torch::nn::Module {
   torch::Tensor ImageFeatures(const torch::Tensor& frames);
   // The LSTM over per-frame features from a fresh state: [B, T, F] -> latents [B, T, latent].
   torch::Tensor Integrate(const torch::Tensor& features);
+  // What an actor computes at every step that has `window` frames up to it: for each
+  // t = window-1 .. T-1, the LSTM from a fresh state over the features of steps
+  // t-window+1 .. t, read at t. [B, T, F] -> [B, T - window + 1, latent]; the first row is
+  // Integrate(features)[:, window-1]. One LSTM call over all windows as a batch.
+  torch::Tensor IntegrateWindows(const torch::Tensor& features, int64_t window);
 
  private:
   EncoderPooling pooling_;
@@ -65,7 +72,7 @@ TORCH_MODULE(Encoder);
 torch::Tensor SpatialSoftArgmax(const torch::Tensor& x);
 
 // Features the encoder's conv tower yields per frame for `options` (its pooling, channels and
-// image size): C, 2C or C (S/8)^2.
+// image size): C, 2C or C (S/8)^2; 0 from state.
 int ImageFeatureSize(const ModelOptions& options);
 
 // f_trans(h, a) -> h + w * tanh(delta(h, a)) + b.
@@ -81,7 +88,8 @@ class TransitionImpl : public torch::nn::Module {
 TORCH_MODULE(Transition);
 
 // f_dec(h) -> (image logits [.., C, 64, 64], proprio [.., P]). Image probabilities are
-// sigmoid(logits); the loss uses the logits for a stable BCE.
+// sigmoid(logits); the loss uses the logits for a stable BCE. From state (no images) the
+// image logits are an empty [.., C, 0, 0] tensor and proprio is the whole state vector.
 class DecoderImpl : public torch::nn::Module {
  public:
   explicit DecoderImpl(const ModelOptions& options);
@@ -89,6 +97,7 @@ class DecoderImpl : public torch::nn::Module {
 
  private:
   int channels_;
+  int64_t image_channels_;
   torch::nn::Sequential proprio_mlp_{nullptr};
   torch::nn::Linear seed_{nullptr};
   torch::nn::Conv2d stage1_{nullptr}, stage2_{nullptr}, stage3_{nullptr}, out_{nullptr};

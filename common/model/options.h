@@ -38,8 +38,11 @@ struct ModelOptions {
   int proprio_size = 17;
   int action_size = 5;
   // Image channels (two RGB cameras) and side; the decoder needs image_size = 8 * 2^3 = 64.
+  // image_size 0: observations from state (env.observation OBSERVATION_STATE): no conv tower,
+  // no image decoder, batches carry images of [B, L, C, 0, 0] and proprio is the state vector.
   int image_channels = 6;
   int image_size = 64;
+  bool has_images() const { return image_size > 0; }
   // M: tasks of the run (one-hot into policy/value/Q, M reward outputs). 1 = single task.
   int num_tasks = 1;
   // Build the Q(h, a) critic (SVG(0) / IVG(0)).
@@ -63,6 +66,11 @@ struct CemOptions {
   // density for V-trace (and keeps exploring) when the elites agree.
   double min_std = 0.05;
 };
+
+// Where the value head is fitted (ValueTarget in proto/config.proto): V-trace on the replayed
+// open-loop latents (the paper's), lambda-returns on the current policy's imagined rollouts
+// (ComputeImaginedValueLoss), or the mean of both losses.
+enum class ValueTarget { kVTrace, kImagined, kBoth };
 
 struct LossOptions {
   int burn_in = 3;        // H
@@ -105,8 +113,14 @@ struct LossOptions {
   double vtrace_c_clip = 1.0;
   bool value_loss_importance_weight = false;
   bool scale_value_by_one_minus_gamma = true;
+  ValueTarget value_target = ValueTarget::kVTrace;
+  double imagined_value_lambda = 0.95;
 
   int sequence_length() const { return burn_in + model_rollout; }
+  // Steps of a sequence at which an actor's latent can be recomputed: those with H frames up
+  // to them, t = H-1 .. L-1 (0-based), L - H + 1 = K + 1 of them. The policy's start states,
+  // V-trace's log pi and every term on the replayed actions use these steps alone.
+  int start_states_per_sequence() const { return model_rollout + 1; }
   // Whether the reconstruction loss decodes a random subset of the K predicted steps.
   bool reconstructs_subset() const {
     return reconstructed_steps_per_sequence > 0 && reconstructed_steps_per_sequence < model_rollout;

@@ -13,6 +13,15 @@ ProprioBounds DefaultProprioBounds(int proprio_size) {
   return bounds;
 }
 
+ProprioBounds StateObservationBounds(int objects) {
+  ProprioBounds bounds = DefaultProprioBounds(static_cast<int>(kProprioDims));
+  for (int i = 0; i < objects; ++i) {
+    bounds.low.insert(bounds.low.end(), kObjectFeatureLow.begin(), kObjectFeatureLow.end());
+    bounds.high.insert(bounds.high.end(), kObjectFeatureHigh.begin(), kObjectFeatureHigh.end());
+  }
+  return bounds;
+}
+
 at::Tensor ScaleProprio(const at::Tensor& raw, const ProprioBounds& bounds) {
   if (bounds.low.empty()) return raw;
   TORCH_CHECK(raw.dim() >= 1 && raw.size(-1) == static_cast<int64_t>(bounds.low.size()),

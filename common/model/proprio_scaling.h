@@ -28,6 +28,26 @@ inline constexpr std::array<float, kProprioDims> kProprioHigh = {
     3.0f,    3.0f,    3.0f,    3.0f,    3.0f,    3.0f,    3.0f,
     0.0425f, 0.2f,    1.0f};
 
+// The table-2 features of one object (the environment's object_state block, in its order:
+// services/actor/env/env_spec.h, whose kObjectFeatureSize a test pins to this size): world
+// position (m; the table top is z = 0, centred at the origin, 30 x 60 cm), orientation
+// quaternion (w, x, y, z), linear velocity (m/s), angular velocity (rad/s), position
+// relative to the TCP (m). [choice] Bounds cover the workspace and what a pushed or lifted
+// cube does; a cube knocked off the table reads as the bound it passed.
+inline constexpr std::size_t kObjectFeatureDims = 16;
+inline constexpr std::array<float, kObjectFeatureDims> kObjectFeatureLow = {
+    -0.3f, -0.45f, -0.1f,        // position
+    -1.0f, -1.0f,  -1.0f, -1.0f,  // quaternion
+    -1.0f, -1.0f,  -1.0f,        // linear velocity
+    -10.0f, -10.0f, -10.0f,      // angular velocity
+    -0.45f, -0.75f, -0.45f};     // offset from the TCP
+inline constexpr std::array<float, kObjectFeatureDims> kObjectFeatureHigh = {
+    0.3f, 0.45f, 0.4f,
+    1.0f, 1.0f,  1.0f, 1.0f,
+    1.0f, 1.0f,  1.0f,
+    10.0f, 10.0f, 10.0f,
+    0.45f, 0.75f, 0.45f};
+
 // Per-dimension bounds that map raw proprioception to [-1, 1]. Both empty: no scaling.
 struct ProprioBounds {
   std::vector<double> low;
@@ -36,6 +56,10 @@ struct ProprioBounds {
 
 // The fixed bounds above when `proprio_size` is the environment's 17, else none.
 ProprioBounds DefaultProprioBounds(int proprio_size);
+
+// The bounds of a state observation: the 17 proprioception features, then `objects` blocks of
+// the object features above.
+ProprioBounds StateObservationBounds(int objects);
 
 // Maps raw proprioception [..., P] (float) from [low, high] to [-1, 1] per dimension,
 // clipping values outside the bounds; returns `raw` unchanged when the bounds are empty.

@@ -33,7 +33,10 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
   o.model.tanh_squashed_policy = m.tanh_squashed_policy();
   o.model.proprio_size = m.proprio_size();
   o.model.action_size = m.action_size();
-  o.model.image_size = config.env().image_size();
+  // From state there are no images: the model's image size 0 drops the conv tower and the
+  // image decoder, and batches carry [B, L, C, 0, 0] images.
+  o.model.image_size =
+      config.env().observation() == OBSERVATION_STATE ? 0 : config.env().image_size();
   o.model.num_tasks = ivg::NumTasks(config);
 
   o.loss.burn_in = l.burn_in();
@@ -69,6 +72,12 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
   o.loss.vtrace_c_clip = l.vtrace_c_clip();
   o.loss.value_loss_importance_weight = l.value_loss_importance_weight();
   o.loss.scale_value_by_one_minus_gamma = l.scale_value_by_one_minus_gamma();
+  switch (l.value_target()) {
+    case VALUE_TARGET_IMAGINED: o.loss.value_target = ValueTarget::kImagined; break;
+    case VALUE_TARGET_BOTH: o.loss.value_target = ValueTarget::kBoth; break;
+    default: o.loss.value_target = ValueTarget::kVTrace; break;
+  }
+  o.loss.imagined_value_lambda = l.imagined_value_lambda();
 
   o.optimizer.model_learning_rate = l.model_learning_rate();
   o.optimizer.policy_learning_rate = l.policy_learning_rate();
@@ -86,6 +95,11 @@ absl::StatusOr<CoreOptions> CoreOptionsFromConfig(const ExperimentConfig& config
 ProprioBounds ProprioBoundsFromConfig(const ExperimentConfig& config) {
   const ModelConfig& m = config.model();
   if (m.proprio_low_size() == 0) {
+    if (config.env().observation() == OBSERVATION_STATE) {
+      // The validated proprio_size is 17 + 16 per object.
+      return StateObservationBounds((m.proprio_size() - static_cast<int>(kProprioDims)) /
+                                    static_cast<int>(kObjectFeatureDims));
+    }
     if (!config.env().proprio_with_object_offsets()) return DefaultProprioBounds(m.proprio_size());
     // The 17 features' bounds, then the objects' offsets from the TCP: the workspace is
     // within a metre of the TCP in every direction (a 60 x 30 cm table, 35 cm of height).

@@ -223,6 +223,7 @@ absl::StatusOr<PolicyOutput> PolicyRunner::Impl::ActOnFeatures(const at::Tensor&
   output.mean = copy(mean);
   output.log_std = copy(log_std);
   output.log_prob = log_prob.item<float>();
+  output.latent = copy(h);
   return output;
 }
 

@@ -41,6 +41,9 @@ struct PolicyOutput {
   std::vector<float> mean;     // of the Gaussian, before any squash
   std::vector<float> log_std;
   float log_prob = 0;          // log N(sample; mean, exp(log_std)^2)
+  // The latent h_t the policy acted on (the encoder over the window from a fresh LSTM state):
+  // the learner's start state for the same frames (ModelLossTerms::start_latents).
+  std::vector<float> latent;
 };
 
 class PolicyRunner {

@@ -16,8 +16,11 @@
 namespace ivg::actor {
 absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ExperimentConfig& config, int actor_id,
                                                      metrics::MetricRegistry* registry) {
+  // From state the policy reads no image: the actor renders nothing.
+  env::EnvOptions env_options;
+  env_options.render = env::ObservesPixels(config.env());
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<env::SawyerEnv> environment,
-                       env::SawyerEnv::Create(config.env()));
+                       env::SawyerEnv::Create(config.env(), env_options));
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<policy::PolicyRunner> policy,
                        policy::PolicyRunner::Create(config, config.actor().inference_threads()));
   policy->SetExplorationScale(ActorExplorationScale(config, actor_id));
@@ -222,7 +225,9 @@ absl::Status Actor::RunEpisode() {
   episode.set_episode_id(episodes_finished_);
   episode.set_task_id(task_index);
   episode.set_param_version(policy_->version());
-  const int image_size = config_.env().image_size();
+  // From state the episode holds no images (0 x 0): replay stores none.
+  const int image_size =
+      env::ObservesPixels(config_.env()) ? config_.env().image_size() : 0;
   episode.set_image_height(image_size);
   episode.set_image_width(image_size);
   policy_->StartEpisode();
@@ -235,12 +240,13 @@ absl::Status Actor::RunEpisode() {
     const absl::Time inference_start = absl::Now();
     IVG_ASSIGN_OR_RETURN(
         policy::PolicyOutput output,
-        policy_->ActOnNewestFrame({step.observation.pixels, proprio}, task_index,
-                                  /*deterministic=*/false, rng_()));
+        policy_->ActOnNewestFrame({env::ModelImage(step.observation, config_.env()), proprio},
+                                  task_index, /*deterministic=*/false, rng_()));
     inference_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - inference_start));
 
     Step* record = episode.add_steps();
-    record->set_image(step.observation.pixels.data(), step.observation.pixels.size());
+    const absl::Span<const uint8_t> image = env::ModelImage(step.observation, config_.env());
+    if (!image.empty()) record->set_image(image.data(), image.size());
     record->mutable_proprio()->Add(proprio.begin(), proprio.end());
     record->mutable_action()->Add(output.sample.begin(), output.sample.end());
     record->set_behaviour_log_prob(output.log_prob);

@@ -102,8 +102,12 @@ double NormalizedScore(double learned, double random, double scripted) {
 absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const ExperimentConfig& config,
                                                              metrics::MetricRegistry* registry,
                                                              EvaluatorOptions options) {
+  // The cameras render for the policy (pixels) or for the video; from state without videos
+  // the evaluator renders nothing.
+  env::EnvOptions env_options;
+  env_options.render = env::ObservesPixels(config.env()) || config.eval().write_videos();
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<env::SawyerEnv> environment,
-                       env::SawyerEnv::Create(config.env()));
+                       env::SawyerEnv::Create(config.env(), env_options));
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<policy::PolicyRunner> policy,
                        policy::PolicyRunner::Create(config, config.actor().inference_threads()));
   std::unique_ptr<replay::ShardedReplayClient> replay;
@@ -184,7 +188,8 @@ absl::StatusOr<EpisodeResult> Evaluator::RunEpisode(EvalPolicy policy, int task_
         IVG_ASSIGN_OR_RETURN(
             policy::PolicyOutput output,
             policy_->ActOnNewestFrame(
-                {step.observation.pixels, env::ModelProprio(step.observation, config_.env())},
+                {env::ModelImage(step.observation, config_.env()),
+                 env::ModelProprio(step.observation, config_.env())},
                 task_index, /*deterministic=*/true, /*seed=*/0));
         action = std::move(output.action);
         break;

@@ -34,8 +34,10 @@ ABSL_FLAG(std::string, config, "",
           "embedded profile chosen by --profile.");
 ABSL_FLAG(std::string, profile, "auto",
           "Embedded defaults when no --config: 'paper' (the paper's sizes; for GPU learners), "
-          "'cpu-small' (a smaller labelled profile whose progress moves within minutes on a "
-          "CPU), or 'auto' (paper when an NVIDIA GPU is present, else cpu-small).");
+          "'cpu-small' (pixels with smaller networks, whose progress moves within minutes on a "
+          "CPU), 'cpu-state' (IVG from state: proprioception and object features, no cameras; "
+          "learns Reach-R within minutes on 2 cores), or 'auto' (paper when an NVIDIA GPU is "
+          "present, else cpu-small).");
 ABSL_FLAG(std::string, run_dir, "", "Run directory; empty = runs/<config name>.");
 ABSL_FLAG(std::string, task, "", "Task (e.g. LIFT_RED, STACK_RED); overrides env.task.");
 ABSL_FLAG(bool, multitask, false, "Run the paper's multi-task source set (E.1).");
@@ -50,6 +52,10 @@ ABSL_FLAG(std::string, transfer_from, "",
           "Run directory to transfer the model from (paper F.6): encoder, transition and "
           "decoder are copied, policy, value and reward start fresh.");
 ABSL_FLAG(double, progress_seconds, 5, "Seconds between progress lines.");
+ABSL_FLAG(std::string, progress, "compact",
+          "Progress line: 'compact' (throughput, return, the newest evaluation; ~160 "
+          "characters) or 'verbose' (also episodes, replay items, the policy and value "
+          "diagnostics, the replay ratio and every loss term). metrics.csv is the same either way.");
 ABSL_FLAG(int, actor_nice, 10,
           "Scheduling niceness of the actors (0-19). With a replay ratio the actors only need "
           "to keep up with the learners, so the learners go first; 0 = every process alike. "
@@ -93,9 +99,11 @@ absl::StatusOr<ExperimentConfig> ResolveConfig(const std::vector<std::string>& f
     if (profile == "auto") profile = HasNvidiaGpu() ? "paper" : "cpu-small";
     if (profile == "cpu-small") {
       base_text = kCpuSmallProfile;
+    } else if (profile == "cpu-state") {
+      base_text = kCpuStateProfile;
     } else if (profile != "paper") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--profile='", profile, "': expected auto, paper or cpu-small"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--profile='", profile, "': expected auto, paper, cpu-small or cpu-state"));
     }
     absl::Status parsed = ParseConfigText(base_text, /*is_json=*/false,
                                           absl::StrCat("embedded profile '", profile, "'"), &config);
@@ -147,6 +155,13 @@ void AwaitRole(const ClusterPlan& plan, const std::string& role, absl::Duration 
 }
 
 int Run(const std::vector<std::string>& flag_overrides) {
+  const std::string progress = absl::GetFlag(FLAGS_progress);
+  if (progress != "compact" && progress != "verbose") {
+    LOG(ERROR) << "--progress=" << progress << " is not one of: compact, verbose";
+    return 2;
+  }
+  const ProgressStyle progress_style =
+      progress == "verbose" ? ProgressStyle::kVerbose : ProgressStyle::kCompact;
   std::string run_dir = absl::GetFlag(FLAGS_run_dir);
   absl::StatusOr<ExperimentConfig> config = ResolveConfig(flag_overrides, &run_dir);
   if (!config.ok()) {
@@ -222,7 +237,7 @@ int Run(const std::vector<std::string>& flag_overrides) {
   }
 
   ProgressReporter reporter(plan->metrics, run_dir, TaskNames(plan->config),
-                            SequenceLength(plan->config));
+                            SequenceLength(plan->config), progress_style);
   const absl::Time start = absl::Now();
   const absl::Duration progress_every = absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
   const double minutes = absl::GetFlag(FLAGS_minutes);

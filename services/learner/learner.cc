@@ -418,7 +418,9 @@ absl::Status Learner::Step() {
   if (stats.applied && core_->step() % lc.publish_every_steps() == 0) PublishParameters();
   // After the update, on the batch it trained on: a skipped step writes nothing, so each
   // step number is written once.
+  // From state there are no frames to draw (the state vector's error is the proprio loss).
   if (stats.applied && rank_ == 0 && lc.reconstruction_every_steps() > 0 &&
+      core_->options().model.has_images() &&
       core_->step() % lc.reconstruction_every_steps() == 0) {
     WriteReconstructions(batch);
   }

@@ -27,11 +27,17 @@ absl::Status ValidateEpisode(const Episode& e, const EpisodeSpec& spec) {
                      e.steps_size(), " steps, fewer than one sequence of L = ",
                      spec.sequence_length));
   }
-  if (e.image_height() <= 0 || e.image_width() <= 0) {
+  if (!spec.images) {
+    if (e.image_height() != 0 || e.image_width() != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "episode image size ", e.image_height(), "x", e.image_width(),
+          " must be 0x0: the run observes state (env.observation OBSERVATION_STATE)"));
+    }
+  } else if (e.image_height() <= 0 || e.image_width() <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("episode image size ", e.image_height(), "x",
                                                    e.image_width(), " is not positive"));
   }
-  if (spec.image_size > 0 &&
+  if (spec.images && spec.image_size > 0 &&
       (e.image_height() != spec.image_size || e.image_width() != spec.image_size)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "episode image size ", e.image_height(), "x", e.image_width(), " is not the configured ",
@@ -46,6 +52,11 @@ absl::Status ValidateEpisode(const Episode& e, const EpisodeSpec& spec) {
     return absl::InvalidArgumentError(absl::StrCat("episode actor_id ", e.actor_id(),
                                                    " and episode_id ", e.episode_id(),
                                                    " must not be negative"));
+  }
+  // Logged and summed into metrics downstream: a NaN would poison every return average.
+  if (!std::isfinite(e.episode_return())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("episode_return is not finite (", e.episode_return(), ")"));
   }
   const size_t image_bytes = size_t{6} * e.image_height() * e.image_width();
   const int num_rewards = spec.num_rewards > 0 ? spec.num_rewards : e.steps(0).rewards_size();
@@ -64,7 +75,8 @@ absl::Status ValidateEpisode(const Episode& e, const EpisodeSpec& spec) {
     if (s.image().size() != image_bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
           "step ", t, ": image has ", s.image().size(), " bytes, expected 6 x ", e.image_height(),
-          " x ", e.image_width(), " = ", image_bytes));
+          " x ", e.image_width(), " = ", image_bytes,
+          spec.images ? "" : " (the run observes state: no image)"));
     }
     if (s.proprio_size() != spec.proprio_size) {
       return absl::InvalidArgumentError(absl::StrCat("step ", t, ": proprio has ",
@@ -83,7 +95,9 @@ absl::Status ValidateEpisode(const Episode& e, const EpisodeSpec& spec) {
     if (auto st = CheckFinite(s.action(), t, "action"); !st.ok()) return st;
     if (auto st = CheckFinite(s.rewards(), t, "rewards"); !st.ok()) return st;
     if (!std::isfinite(s.behaviour_log_prob())) {
-      return absl::InvalidArgumentError(absl::StrCat("step ", t, ": behaviour_log_prob is not finite"));
+      return absl::InvalidArgumentError(absl::StrCat("step ", t,
+                                                     ": behaviour_log_prob is not finite (",
+                                                     s.behaviour_log_prob(), ")"));
     }
   }
   return absl::OkStatus();

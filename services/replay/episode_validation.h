@@ -9,7 +9,11 @@
 namespace ivg::replay {
 
 struct EpisodeSpec {
-  // Expected image height and width (pixels); 0 accepts any size that is consistent.
+  // False for state observations (env.observation OBSERVATION_STATE): episodes carry no
+  // images, so the image size must be 0 x 0 and every step's image empty.
+  bool images = true;
+  // Expected image height and width (pixels); 0 accepts any size that is consistent. Only
+  // read with `images`.
   int image_size = 64;
   int proprio_size = 17;
   int action_size = 5;

@@ -159,7 +159,8 @@ absl::Status ReadStep(google::protobuf::io::CodedInputStream* in, BatchBuffers* 
         if (!WireFormatLite::SkipField(in, tag)) return absl::DataLossError("bad step field");
     }
   }
-  if (!has_image) return absl::DataLossError("step without image");
+  // A state observation's steps have no image (image_bytes 0: proto3 omits empty bytes).
+  if (!has_image && image_bytes > 0) return absl::DataLossError("step without image");
   if (!has_log_prob) {  // proto3 omits 0.0.
     const float zero = 0.0f;
     b->log_probs.append(reinterpret_cast<const char*>(&zero), sizeof(zero));
@@ -192,7 +193,9 @@ absl::StatusOr<int64_t> ReadEpisode(const std::string& raw, BatchBuffers* b) {
     }
     if (field == Episode::kStepsFieldNumber &&
         WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-      if (height == 0 || width == 0) {
+      // Both sizes come before the steps (fields 5 and 6 before 7); both absent (0) is an
+      // episode of state observations, with no images.
+      if ((height == 0) != (width == 0)) {
         return absl::DataLossError("chunk lists steps before its image size");
       }
       if (b->height < 0) {

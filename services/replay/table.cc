@@ -44,7 +44,8 @@ TableOptions TableOptions::FromConfig(const ExperimentConfig& config) {
   o.rate_limiter.min_size_to_sample = r.min_size_to_sample();
   o.rate_limiter.samples_per_insert = SamplesPerInsert(config);
   o.rate_limiter.error_buffer = r.samples_per_insert_error_buffer();
-  o.episode_spec.image_size = config.env().image_size();
+  o.episode_spec.images = config.env().observation() != OBSERVATION_STATE;
+  o.episode_spec.image_size = o.episode_spec.images ? config.env().image_size() : 0;
   o.episode_spec.proprio_size = config.model().proprio_size();
   o.episode_spec.action_size = config.model().action_size();
   o.episode_spec.num_rewards = NumTasks(config);

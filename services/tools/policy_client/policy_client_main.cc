@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
     std::cerr << config.status() << "\n";
     return 2;
   }
-  const int size = config->env().image_size();
+  // From state the policy reads no image (0 x 0).
+  const int size = ivg::env::ObservesPixels(config->env()) ? config->env().image_size() : 0;
   ivg::ActRequest request;
   request.set_image_height(size);
   request.set_image_width(size);
@@ -57,7 +58,9 @@ int main(int argc, char** argv) {
       *frame->mutable_proprio() = episode.steps(t).proprio();
     }
   } else {
-    auto environment = ivg::env::SawyerEnv::Create(config->env());
+    ivg::env::EnvOptions env_options;
+    env_options.render = ivg::env::ObservesPixels(config->env());
+    auto environment = ivg::env::SawyerEnv::Create(config->env(), env_options);
     if (!environment.ok()) {
       std::cerr << environment.status() << "\n";
       return 1;
@@ -68,7 +71,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     ivg::Observation* frame = request.add_history();
-    frame->set_image(step->observation.pixels.data(), step->observation.pixels.size());
+    const absl::Span<const uint8_t> image = ivg::env::ModelImage(step->observation, config->env());
+    frame->set_image(image.data(), image.size());
     const std::vector<float> proprio = ivg::env::ModelProprio(step->observation, config->env());
     frame->mutable_proprio()->Add(proprio.begin(), proprio.end());
   }

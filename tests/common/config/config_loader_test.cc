@@ -193,6 +193,27 @@ TEST(ConfigLoader, CrossFieldRulesAreChecked) {
   ASSERT_FALSE(distractor.ok());
   EXPECT_THAT(distractor.status().message(), HasSubstr("must be 26"));
 
+  // From state the model reads 17 features and 16 per object, and the pixel agent's offsets
+  // would repeat what the state already holds.
+  auto state = LoadExperimentConfig("", {"env.observation=OBSERVATION_STATE"});
+  ASSERT_FALSE(state.ok());
+  EXPECT_THAT(state.status().message(),
+              HasSubstr("'model.proprio_size' must be 49 with 'env.observation: "
+                        "OBSERVATION_STATE'"));
+  EXPECT_TRUE(
+      LoadExperimentConfig("", {"env.observation=OBSERVATION_STATE", "model.proprio_size=49"})
+          .ok());
+  auto state_distractor = LoadExperimentConfig(
+      "", {"env.observation=OBSERVATION_STATE", "model.proprio_size=49",
+           "env.distractor=DISTRACTOR_YELLOW_CUBE"});
+  ASSERT_FALSE(state_distractor.ok());
+  EXPECT_THAT(state_distractor.status().message(), HasSubstr("must be 65"));
+  auto state_offsets = LoadExperimentConfig(
+      "", {"env.observation=OBSERVATION_STATE", "model.proprio_size=49",
+           "env.proprio_with_object_offsets=true"});
+  ASSERT_FALSE(state_offsets.ok());
+  EXPECT_THAT(state_offsets.status().message(), HasSubstr("env.proprio_with_object_offsets"));
+
   // A sequence has K = model_rollout predicted steps to reconstruct.
   auto too_many_decoded = LoadExperimentConfig("", {"learner.reconstructed_steps_per_sequence=6"});
   ASSERT_FALSE(too_many_decoded.ok());

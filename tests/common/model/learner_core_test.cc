@@ -74,7 +74,7 @@ TEST(LearnerCore, ModelLossGivesPolicyNoGradient) {
   }
   // And the step's policy gradient is exactly the policy loss's own gradient.
   batch.policy_noise = core->DrawPolicyNoise(4);
-  at::Tensor alone = ComputePolicyLoss(*core->model(), terms.latents, batch.task_ids,
+  at::Tensor alone = ComputePolicyLoss(*core->model(), terms.start_latents, batch.task_ids,
                                        batch.policy_noise, o.loss);
   auto expected = torch::autograd::grad({alone}, policy_params);
   ASSERT_TRUE(core->ComputeGradients(batch).ok());
@@ -110,7 +110,9 @@ TEST(ModelLoss, TermsMatchAnExplicitRolloutWithRewardsAfterTheAction) {
     reward_sum += (m.reward->forward(g).squeeze(1) - batch.rewards.select(1, t - 1).squeeze(1))
                       .pow(2).sum().item<double>();
     consistency_sum += (e.select(1, t) - g).pow(2).mean(1).sum().item<double>();
-    value_sum += (m.Value(g, onehot) - terms.vtrace_targets.select(1, t)).pow(2).sum().item<double>();
+    // vtrace_targets cover steps H-1 .. L-1.
+    value_sum += (m.Value(g, onehot) - terms.vtrace_targets.select(1, t - h + 1))
+                     .pow(2).sum().item<double>();
   }
   const double n = 3.0 * (l - h);
   EXPECT_NEAR(terms.reward.item<double>(), reward_sum / n, 1e-10);
@@ -119,7 +121,7 @@ TEST(ModelLoss, TermsMatchAnExplicitRolloutWithRewardsAfterTheAction) {
   // The last target bootstraps from the target network's value of the last step.
   at::Tensor u_last = m.TargetValue(m.target_encoder->forward(images, batch.proprio), 
                                     at::ones({3, l, 1}, at::kDouble)).select(1, l - 1);
-  EXPECT_TRUE(at::allclose(terms.vtrace_targets.select(1, l - 1), u_last, 1e-12, 1e-12));
+  EXPECT_TRUE(at::allclose(terms.vtrace_targets.select(1, l - h), u_last, 1e-12, 1e-12));
 }
 
 TEST(LearnerCore, ModelLossFallsByHalfFittingOneBatch) {
@@ -359,12 +361,16 @@ TEST(ModelLoss, ModelFreeSvg0TrainsTheEncoderThroughValueAndQAlone) {
   EXPECT_FALSE(AnyGradient(terms.total, model.transition->parameters()));
   EXPECT_FALSE(AnyGradient(terms.total, model.reward->parameters()));
   EXPECT_TRUE(AnyGradient(terms.total, model.encoder->parameters()));
-  // The value regresses on the encoder's latents of every step, not on predicted ones.
-  at::Tensor onehot = TaskOneHot(batch.task_ids, o.model.num_tasks, terms.latents)
+  // The value regresses on the actors' latents of every step with H frames up to it (steps
+  // H-1 .. L-1), not on predicted ones.
+  const int64_t starts = o.loss.start_states_per_sequence();
+  ASSERT_EQ(terms.start_latents.size(1), starts);
+  ASSERT_EQ(terms.vtrace_targets.size(1), starts);
+  at::Tensor onehot = TaskOneHot(batch.task_ids, o.model.num_tasks, terms.start_latents)
                           .unsqueeze(1)
-                          .expand({2, o.loss.sequence_length(), o.model.num_tasks});
+                          .expand({2, starts, o.model.num_tasks});
   at::Tensor expected =
-      (model.Value(terms.latents, onehot) - terms.vtrace_targets * ValueScale(o.loss))
+      (model.Value(terms.start_latents, onehot) - terms.vtrace_targets * ValueScale(o.loss))
           .pow(2)
           .mean();
   EXPECT_NEAR(terms.value.item<double>(), expected.item<double>(), 1e-7);
@@ -383,14 +389,15 @@ TEST(LearnerCore, PgDrawsNoisePerRolloutAndTrainsThePolicy) {
   o.loss.pg_rollouts = 7;
   auto core = MakeCore(o);
   at::Tensor noise = core->DrawPolicyNoise(2);
-  EXPECT_EQ(noise.sizes(), (std::vector<int64_t>{3, 2 * o.loss.sequence_length() * 7, 2}));
+  EXPECT_EQ(noise.sizes(),
+            (std::vector<int64_t>{3, 2 * o.loss.start_states_per_sequence() * 7, 2}));
   Batch batch = testing::MakeBatch(o, 2, 9);
   auto stats = core->Step(batch);
   ASSERT_TRUE(stats.ok()) << stats.error();
   EXPECT_TRUE(stats.value().applied);
   EXPECT_GT(stats.value().policy_grad_norm, 0.0);
   // Noise drawn for one rollout per start state does not fit a PG batch.
-  batch.policy_noise = at::randn({3, 2 * o.loss.sequence_length(), 2});
+  batch.policy_noise = at::randn({3, 2 * o.loss.start_states_per_sequence(), 2});
   auto refused = core->Step(batch);
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(refused.error(), HasSubstr("policy_noise"));

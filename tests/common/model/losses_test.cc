@@ -402,17 +402,29 @@ TEST(ModelLoss, VTraceTargetsUseTheTargetNetworksAfterTheOnlineOnesMoved) {
   torch::NoGradGuard no_grad;
   ModelLossTerms terms = ComputeModelLoss(m, batch, o.loss);
 
-  const int64_t b = 2, l = o.loss.sequence_length();
+  const int64_t b = 2, seq = o.loss.sequence_length(), h = o.loss.burn_in;
+  // The targets cover the steps an actor's latent exists for: H-1 .. L-1.
+  const int64_t l = o.loss.start_states_per_sequence();
+  ASSERT_EQ(terms.vtrace_targets.size(1), l);
   const double scale = o.loss.scale_value_by_one_minus_gamma ? 1.0 - o.loss.gamma : 1.0;
   at::Tensor images = batch.images.to(at::kFloat) / 255.0;
   at::Tensor onehot = at::ones({b, l, 1});
-  at::Tensor u = m.TargetValue(m.target_encoder->forward(images, batch.proprio), onehot) / scale;
-  at::Tensor e = m.encoder->forward(images, batch.proprio);
+  at::Tensor u = m.TargetValue(m.target_encoder->forward(images, batch.proprio)
+                                   .slice(1, h - 1, seq), onehot) / scale;
+  // pi at each step's actor latent: the encoder over the H frames ending there, alone.
+  std::vector<at::Tensor> windows;
+  for (int64_t t = h - 1; t < seq; ++t) {
+    windows.push_back(m.encoder->forward(images.slice(1, t - h + 1, t + 1),
+                                         batch.proprio.slice(1, t - h + 1, t + 1))
+                          .select(1, h - 1));
+  }
+  at::Tensor e = at::stack(windows, 1);
   auto [mean, log_std] = m.policy->forward(e, onehot);
-  at::Tensor log_pi = GaussianLogProb(batch.actions, mean, log_std);
-  at::Tensor r = batch.rewards.select(2, 0) -
-                 o.loss.kl_lambda * (log_pi - StandardNormalLogProb(batch.actions));
-  at::Tensor ratio = at::exp(log_pi - batch.behaviour_log_probs);
+  const at::Tensor actions = batch.actions.slice(1, h - 1, seq);
+  at::Tensor log_pi = GaussianLogProb(actions, mean, log_std);
+  at::Tensor r = batch.rewards.select(2, 0).slice(1, h - 1, seq) -
+                 o.loss.kl_lambda * (log_pi - StandardNormalLogProb(actions));
+  at::Tensor ratio = at::exp(log_pi - batch.behaviour_log_probs.slice(1, h - 1, seq));
   for (int64_t row = 0; row < b; ++row) {
     // v_t = u_t + delta_t + gamma c_t (v_{t+1} - u_{t+1}), from the end backwards.
     std::vector<double> v(l);
@@ -595,7 +607,7 @@ TEST(PolicyLoss, ObjectiveInRewardUnitsIsTheSameWithValueScalingOnAndOff) {
   Batch batch = testing::MakeBatch(o, 2, 31);
   at::Tensor noise = core->DrawPolicyNoise(2);
   torch::NoGradGuard no_grad;
-  at::Tensor latents = ComputeModelLoss(m, batch, o.loss).latents;
+  at::Tensor latents = ComputeModelLoss(m, batch, o.loss).start_latents;
 
   o.loss.scale_value_by_one_minus_gamma = false;
   const double unscaled = ComputePolicyLoss(m, latents, batch.task_ids, noise, o.loss)

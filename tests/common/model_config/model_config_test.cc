@@ -84,6 +84,29 @@ TEST(ProprioBoundsFromConfig, UsesTheEnvironmentBoundsUnlessTheConfigSetsItsOwn)
   EXPECT_DOUBLE_EQ(own.high[2], 3.0);
 }
 
+// From state: no images for the model, and the 17 features' bounds followed by each object's.
+TEST(ProprioBoundsFromConfig, StateObservationsScaleEveryObjectFeature) {
+  ExperimentConfig c = SmokeConfig();
+  c.mutable_env()->set_observation(OBSERVATION_STATE);
+  c.mutable_model()->set_proprio_size(49);
+  auto options = CoreOptionsFromConfig(c);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->model.image_size, 0);
+  EXPECT_FALSE(options->model.has_images());
+  ProprioBounds bounds = ProprioBoundsFromConfig(c);
+  ASSERT_EQ(bounds.low.size(), 49u);
+  ASSERT_EQ(bounds.high.size(), 49u);
+  EXPECT_DOUBLE_EQ(bounds.low[16], kProprioLow[16]);
+  for (int object = 0; object < 2; ++object) {
+    for (size_t i = 0; i < kObjectFeatureDims; ++i) {
+      const size_t at = 17 + object * kObjectFeatureDims + i;
+      EXPECT_DOUBLE_EQ(bounds.low[at], kObjectFeatureLow[i]) << at;
+      EXPECT_DOUBLE_EQ(bounds.high[at], kObjectFeatureHigh[i]) << at;
+      EXPECT_LT(bounds.low[at], bounds.high[at]) << at;
+    }
+  }
+}
+
 TEST(ProprioBoundsFromConfig, ObjectOffsetsFollowTheEnvironmentBoundsWithinAMetre) {
   ExperimentConfig c = SmokeConfig();
   c.mutable_env()->set_proprio_with_object_offsets(true);

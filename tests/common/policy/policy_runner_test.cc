@@ -122,6 +122,150 @@ TEST_F(PolicyRunnerTest, ActsOnTheSameLatentAsTheLearnerForTheSameFrames) {
   }
 }
 
+// The actor and the learner compute the same latent for the same frames (the policy's
+// start states), so the policy trains on the inputs it acts on. The learner's policy, value
+// and reward heads are randomised first, so that a different latent gives a different loss.
+class ActorLearnerLatentTest : public PolicyRunnerTest {
+ protected:
+  void SetUp() override {
+    PolicyRunnerTest::SetUp();
+    {
+      at::NoGradGuard no_grad;
+      at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(11);
+      for (auto& item : core_->model()->named_parameters(/*recurse=*/true)) {
+        const std::string& name = item.key();
+        if (name.rfind("policy.", 0) == 0 || name.rfind("value.", 0) == 0 ||
+            name.rfind("reward.", 0) == 0) {
+          item.value().add_(at::randn(item.value().sizes(), gen) * 0.3);
+        }
+      }
+    }
+    ASSERT_TRUE(NamedTensorsToProto(core_->ActorParameters(), &parameters_).ok());
+    ASSERT_TRUE(runner_->Load(parameters_, 4).ok());
+    const int size = config_.env().image_size();
+    // An episode longer than L, so the batch below starts mid-episode as replay items do.
+    for (int t = 0; t < kEpisodeSteps; ++t) {
+      std::vector<uint8_t> image(6 * size * size);
+      for (size_t i = 0; i < image.size(); ++i) {
+        image[i] = static_cast<uint8_t>((i * 13 + t * 57 + (i / 97) * t) % 253);
+      }
+      std::vector<float> proprio(17);
+      for (int i = 0; i < 17; ++i) proprio[i] = 0.3f * std::sin(0.7f * i + 0.9f * t);
+      episode_images_.push_back(std::move(image));
+      episode_proprio_.push_back(std::move(proprio));
+    }
+  }
+
+  FrameView EpisodeFrame(int t) const { return {episode_images_[t], episode_proprio_[t]}; }
+
+  // The learner's batch of one sequence of L steps from episode step `first`, built from the
+  // raw frames as the learner's batch conversion does (proprio scaled by the config's bounds);
+  // actions, rewards and log-densities zero unless the caller sets them.
+  model::Batch SequenceFrom(int first) const {
+    const model::CoreOptions& o = core_->options();
+    const int64_t l = o.loss.sequence_length();
+    const int64_t s = o.model.image_size, c = o.model.image_channels, p = o.model.proprio_size;
+    std::vector<at::Tensor> images, proprio;
+    for (int64_t t = first; t < first + l; ++t) {
+      images.push_back(at::from_blob(const_cast<uint8_t*>(episode_images_[t].data()), {c, s, s},
+                                     at::kByte).clone());
+      proprio.push_back(at::from_blob(const_cast<float*>(episode_proprio_[t].data()), {p},
+                                      at::kFloat).clone());
+    }
+    model::Batch batch;
+    batch.images = at::stack(images).unsqueeze(0);
+    batch.proprio = model::ScaleProprio(at::stack(proprio).unsqueeze(0),
+                                        model::ProprioBoundsFromConfig(config_));
+    batch.actions = at::zeros({1, l, o.model.action_size});
+    batch.rewards = at::zeros({1, l, o.model.num_tasks});
+    batch.behaviour_log_probs = at::zeros({1, l});
+    batch.task_ids = at::zeros({1}, at::kLong);
+    return batch;
+  }
+
+  static constexpr int kEpisodeSteps = 12;
+  static constexpr int kFirst = 3;  // The sequence's first episode step.
+  std::vector<std::vector<uint8_t>> episode_images_;
+  std::vector<std::vector<float>> episode_proprio_;
+};
+
+TEST_F(ActorLearnerLatentTest, EveryStartStateEqualsTheActorsLatentForTheSameFrames) {
+  const model::CoreOptions& o = core_->options();
+  const int h = o.loss.burn_in, l = o.loss.sequence_length();
+  const int starts = o.loss.start_states_per_sequence();
+  model::Batch batch = SequenceFrom(kFirst);
+  ASSERT_FALSE(model::ValidateBatch(batch, o).has_value());
+  model::ModelLossTerms terms;
+  {
+    at::NoGradGuard no_grad;
+    terms = model::ComputeModelLoss(*core_->model(), batch, o.loss);
+  }
+  ASSERT_EQ(terms.start_latents.size(1), starts);
+  // The actor at episode step kFirst + t acts on the latent of the last H frames.
+  runner_->StartEpisode();
+  std::vector<at::Tensor> actor_latents;
+  double largest_history_effect = 0;
+  for (int t = 0; t < kFirst + l; ++t) {
+    auto output = runner_->ActOnNewestFrame(EpisodeFrame(t), 0, /*deterministic=*/true, 1);
+    ASSERT_TRUE(output.ok()) << output.status();
+    const int step = t - kFirst;  // within the sequence
+    if (step < h - 1) continue;
+    const at::Tensor actor = at::tensor(output->latent);
+    const at::Tensor learner = terms.start_latents[0][step - (h - 1)];
+    ASSERT_EQ(actor.numel(), learner.numel());
+    EXPECT_TRUE(at::allclose(actor, learner, /*rtol=*/0, /*atol=*/1e-5))
+        << "step " << step << ": largest difference "
+        << (actor - learner).abs().max().item<double>();
+    // The one-pass latent (t + 1 frames of history) differs after the first window: the
+    // start states must not be read from it.
+    largest_history_effect = std::max(
+        largest_history_effect, (terms.latents[0][step] - actor).abs().max().item<double>());
+    actor_latents.push_back(actor.view({1, -1}));
+  }
+  EXPECT_GT(largest_history_effect, 1e-3) << "the frames do not tell the two latents apart";
+
+  // And the learner's policy loss is the loss on exactly these latents, with the actions
+  // taken at them.
+  const at::Tensor actor_starts = at::cat(actor_latents).unsqueeze(0);  // [1, S, D]
+  batch.actions = at::randn({1, l, o.model.action_size});
+  batch.policy_noise = core_->DrawPolicyNoise(1);
+  const at::Tensor expected =
+      model::ComputePolicyLoss(*core_->model(), actor_starts, batch.task_ids, batch.policy_noise,
+                               o.loss, batch.actions.slice(1, h - 1, l));
+  auto values = core_->ComputeGradients(batch);
+  ASSERT_TRUE(values.ok()) << values.error();
+  EXPECT_NEAR(values.value().policy, expected.item<double>(),
+              1e-5 * std::max(1.0, std::abs(expected.item<double>())));
+}
+
+// On-policy data, replayed with the parameters the actor acted with, is on-policy for the
+// learner too: every V-trace ratio pi/mu is 1.
+TEST_F(ActorLearnerLatentTest, OnPolicyDataGivesVTraceRatiosOfOne) {
+  const model::CoreOptions& o = core_->options();
+  const int l = o.loss.sequence_length();
+  runner_->StartEpisode();
+  std::vector<std::vector<float>> samples;
+  std::vector<float> log_probs;
+  for (int t = 0; t < kEpisodeSteps; ++t) {
+    auto output =
+        runner_->ActOnNewestFrame(EpisodeFrame(t), 0, /*deterministic=*/false, 1000 + t);
+    ASSERT_TRUE(output.ok()) << output.status();
+    samples.push_back(output->sample);
+    log_probs.push_back(output->log_prob);
+  }
+  model::Batch batch = SequenceFrom(kFirst);
+  for (int t = 0; t < l; ++t) {
+    batch.actions[0][t].copy_(at::tensor(samples[kFirst + t]));
+    batch.behaviour_log_probs[0][t] = log_probs[kFirst + t];
+  }
+  at::NoGradGuard no_grad;
+  model::ModelLossTerms terms = model::ComputeModelLoss(*core_->model(), batch, o.loss);
+  ASSERT_EQ(terms.log_ratios.size(1), o.loss.start_states_per_sequence());
+  const at::Tensor ratios = terms.log_ratios.exp();
+  EXPECT_TRUE(at::allclose(ratios, at::ones_like(ratios), /*rtol=*/0, /*atol=*/1e-4))
+      << "pi/mu per step: " << ratios;
+}
+
 TEST_F(PolicyRunnerTest, StartEpisodeForgetsThePreviousEpisodesFrames) {
   runner_->StartEpisode();
   ASSERT_TRUE(runner_->ActOnNewestFrame(Frame(0), 0, true, 1).ok());

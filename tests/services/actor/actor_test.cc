@@ -6,8 +6,13 @@
 #include <string>
 #include <thread>
 
+#include "common/config/derived_values.h"
+#include "common/model/proprio_scaling.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/actor/env/env_spec.h"
+#include "services/learner/batch_conversion.h"
+#include "services/learner/replay_sequence_source.h"
 #include "tests/services/actor/loopback_peers.h"
 
 namespace ivg::actor {
@@ -122,6 +127,62 @@ TEST_F(RateLimitedActorTest, BlocksWithoutActingOrDroppingWhileTheLimiterHoldsIt
   EXPECT_EQ(ReplayTable().total_inserted_items(), 9);
   EXPECT_EQ(ActorCounter(actor_registry, "ivg_actor_dropped_episodes_total"), 0);
   EXPECT_EQ(ActorCounter(actor_registry, "ivg_actor_insert_failures_total"), 0);
+}
+
+// The model core's bounds of one object's features describe the environment's object block.
+static_assert(env::kObjectFeatureSize == model::kObjectFeatureDims);
+
+// IVG from state, end to end: the actor renders nothing and records no image, the replay
+// stores and serves the episodes without images, and the learner's batch holds the state
+// vector (17 proprioception features and 16 per object) that the model trains on.
+class StateActorTest : public testing::LoopbackPeersTest {
+ protected:
+  void SetUp() override {
+    // One 24-step smoke episode holds 3 items: sampling may start after it.
+    StartPeers({"env.observation=OBSERVATION_STATE", "model.proprio_size=49",
+                "replay.min_size_to_sample=1"});
+  }
+};
+
+TEST_F(StateActorTest, EpisodesWithoutImagesReachTheLearnerAsStateVectors) {
+  Publish(/*version=*/1);
+  metrics::MetricRegistry actor_registry;
+  auto actor = Actor::Create(config_, /*actor_id=*/0, &actor_registry);
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  ASSERT_TRUE((*actor)->RunEpisode().ok());
+  ASSERT_EQ(ReplayTable().num_steps(), config_.env().episode_steps());
+
+  replay::ShardedReplayClientOptions client_options;
+  client_options.addresses = {replay_host_->address()};
+  client_options.registry = &registry_;
+  client_options.sample_deadline = absl::Seconds(10);
+  auto client = replay::ShardedReplayClient::Create(client_options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  const int l = SequenceLength(config_);
+  learner::ReplaySequenceSource source(std::move(*client), config_.replay().table(), l);
+  auto sampled = source.Sample(/*batch_size=*/4);
+  ASSERT_TRUE(sampled.ok()) << sampled.status();
+  EXPECT_THAT(sampled->images().shape(), ::testing::ElementsAre(4, l, 6, 0, 0));
+  EXPECT_THAT(sampled->proprio().shape(), ::testing::ElementsAre(4, l, 49));
+
+  auto batch = learner::BatchFromProto(*sampled, model::ProprioBoundsFromConfig(config_));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  // The state varies along a sequence and the scaled features stay in [-1, 1].
+  EXPECT_GT(batch->proprio.std().item<double>(), 0.0);
+  EXPECT_LE(batch->proprio.abs().max().item<double>(), 1.0);
+  auto options = model::CoreOptionsFromConfig(config_);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_FALSE(options->model.has_images());
+  auto core = model::LearnerCore::Create(*options);
+  ASSERT_TRUE(core.ok()) << core.error();
+  for (const auto& [name, tensor] : core.value()->AllParameters()) {
+    EXPECT_EQ(name.find("conv"), std::string::npos) << name << ": no conv tower from state";
+  }
+  auto stats = core.value()->Step(*batch);
+  ASSERT_TRUE(stats.ok()) << stats.error();
+  EXPECT_TRUE(stats.value().applied);
+  EXPECT_EQ(stats.value().losses.reconstruction_image, 0.0);
+  EXPECT_GT(stats.value().losses.reconstruction_proprio, 0.0);
 }
 
 }  // namespace

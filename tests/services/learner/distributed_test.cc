@@ -30,7 +30,8 @@ std::vector<Batch> MakeBatches(const CoreOptions& o) {
   for (int i = 0; i < kSteps; ++i) {
     Batch b = model::testing::MakeBatch(o, 2 * kPerLearner, 500 + i);
     b.policy_noise = at::randn({o.loss.imagination_horizon,
-                                2 * kPerLearner * o.loss.sequence_length(), o.model.action_size},
+                                2 * kPerLearner * o.loss.start_states_per_sequence(),
+                                o.model.action_size},
                                gen);
     batches.push_back(b);
   }

@@ -104,6 +104,40 @@ TEST(SequenceBatch, DecodingCompressedSequencesEqualsBatchingDecodedEpisodes) {
   EXPECT_NE(bad.status().message().find("101"), std::string::npos);
 }
 
+// Episodes of state observations (no images, 0 x 0) decode from their stored chunks into
+// [B, L, 6, 0, 0] images beside the state vectors, as batching the episodes does.
+TEST(SequenceBatch, StateEpisodesWithoutImagesDecodeLikeBatchingThem) {
+  std::vector<Episode> windows;
+  google::protobuf::RepeatedPtrField<CompressedSequence> compressed;
+  for (int b = 0; b < 2; ++b) {
+    Episode e = testing::MakeSyntheticEpisode(
+        {.episode_id = b, .num_steps = 8, .proprio_size = 49, .seed = 10u + b});
+    e.set_image_height(0);
+    e.set_image_width(0);
+    for (Step& s : *e.mutable_steps()) s.clear_image();
+    CompressedSequence* c = compressed.Add();
+    c->set_key(200 + b);
+    c->set_probability(0.5);
+    c->set_zstd_episode(*EncodeChunk(e, 0, 8, 3));
+    windows.push_back(std::move(e));
+  }
+  auto expected = BuildSequenceBatch({&windows[0], &windows[1]}, {200, 201}, {0.5, 0.5});
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  auto decoded = DecodeCompressedSequences(compressed);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(MessageDifferencer::Equals(*decoded, *expected))
+      << decoded->ShortDebugString().substr(0, 300);
+  EXPECT_EQ(std::vector<int64_t>(decoded->images().shape().begin(),
+                                 decoded->images().shape().end()),
+            (std::vector<int64_t>{2, 8, 6, 0, 0}));
+  EXPECT_EQ(decoded->proprio().shape(2), 49);
+  // One stored chunk with only a height is malformed, not a state episode.
+  Episode half = windows[0];
+  half.set_image_height(8);
+  compressed.Mutable(1)->set_zstd_episode(*EncodeChunk(half, 0, 8, 3));
+  EXPECT_TRUE(absl::IsDataLoss(DecodeCompressedSequences(compressed).status()));
+}
+
 TEST(SequenceBatch, AppendConcatenatesAlongTheBatchDimension) {
   Episode e = testing::MakeSyntheticEpisode({.num_steps = 8});
   auto one = BuildSequenceBatch({&e}, {1}, {0.5});

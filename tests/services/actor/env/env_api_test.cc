@@ -202,6 +202,26 @@ TEST_F(EnvApi, ModelProprioAppendsEachObjectsOffsetFromTheTcpOnlyWhenConfigured)
   for (int i = 0; i < kProprioSize; ++i) EXPECT_EQ(q[i], ts->observation.proprio[i]);
 }
 
+// From state the model reads the 17 features and every object's whole feature block, and
+// no image.
+TEST_F(EnvApi, StateObservationIsProprioThenEveryObjectsFeaturesAndNoImage) {
+  auto env = Make(EnvConfig());
+  auto ts = env->Reset(14);
+  ASSERT_TRUE(ts.ok());
+  EnvConfig state;
+  state.set_observation(OBSERVATION_STATE);
+  EXPECT_FALSE(ObservesPixels(state));
+  EXPECT_TRUE(ObservesPixels(EnvConfig()));
+  const std::vector<float> p = ModelProprio(ts->observation, state);
+  ASSERT_EQ(p.size(), static_cast<size_t>(kProprioSize + 2 * kObjectFeatureSize));
+  for (int i = 0; i < kProprioSize; ++i) EXPECT_EQ(p[i], ts->observation.proprio[i]);
+  for (size_t i = 0; i < ts->observation.object_state.size(); ++i) {
+    EXPECT_EQ(p[kProprioSize + i], ts->observation.object_state[i]) << i;
+  }
+  EXPECT_TRUE(ModelImage(ts->observation, state).empty());
+  EXPECT_EQ(ModelImage(ts->observation, EnvConfig()).size(), ts->observation.pixels.size());
+}
+
 TEST_F(EnvApi, ObjectStateHoldsPoseVelocityAndOffsetFromTheTcp) {
   auto env = Make(EnvConfig());
   auto ts = env->Reset(12);
