@@ -72,7 +72,9 @@ double AnchorSeconds(const at::Device& device, int repeats) {
 Batch RandomBatch(const CoreOptions& o, int64_t b) {
   const int64_t l = o.loss.sequence_length();
   Batch batch;
-  batch.images = at::randint(0, 256, {b, l, o.model.image_channels, 64, 64}, at::kByte);
+  // From state (image_size 0) the batch carries [B, L, C, 0, 0] images.
+  batch.images = at::randint(0, 256, {b, l, o.model.image_channels, o.model.image_size,
+                                      o.model.image_size}, at::kByte);
   batch.proprio = at::rand({b, l, o.model.proprio_size}) * 2 - 1;
   batch.actions = at::randn({b, l, o.model.action_size});
   batch.rewards = at::rand({b, l, o.model.num_tasks});

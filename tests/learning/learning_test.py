@@ -23,18 +23,14 @@ lucky reaches that made single evaluations jump.
   learning_test.py --launcher=build/services/launcher/ivg_cluster [--seed=N] [--keep=DIR]
 """
 
-import argparse
-import csv
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIG = os.path.join(REPO, "configs", "learning_test.textproto")
+import cluster_run
+
+CONFIG = os.path.join(cluster_run.REPO, "configs", "learning_test.textproto")
 
 # Learner steps of the run; evaluations at or after half of it count.
 LEARNER_STEPS = 300
@@ -46,11 +42,6 @@ MARGIN = 3.0
 TIMEOUT_SECONDS = 840
 
 ARGS = None
-
-
-def read_eval_rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def summarize(rows, min_step):
@@ -72,33 +63,12 @@ class LearningTest(unittest.TestCase):
 
     def test_evaluator_beats_random_on_the_same_seeds(self):
         work = ARGS.keep or tempfile.mkdtemp(prefix="ivg_learning_test_")
-        run_dir = os.path.join(work, "run")
-        shutil.rmtree(run_dir, ignore_errors=True)
-        os.makedirs(work, exist_ok=True)
-        command = [ARGS.launcher, "--config=" + CONFIG, "--run_dir=" + run_dir,
-                   "--learner_steps=%d" % LEARNER_STEPS, "--progress_seconds=10",
-                   # The budget is in learner steps, so the data per step matters: the
-                   # margins were measured with the actors at the learners' priority. Niced
-                   # (the main job's default) they fell behind, 13,800 env steps by step
-                   # 260 instead of ~24,000, and two of three runs missed the bar.
-                   "--actor_nice=0", "--set", "actor.seed=%d" % ARGS.seed]
-        print("running:", " ".join(command), flush=True)
-        start = time.time()
-        log_path = os.path.join(work, "cluster.log")
-        with open(log_path, "w") as log:
-            completed = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
-                                       timeout=TIMEOUT_SECONDS, check=False)
-        print("ivg_cluster exited %d after %.0f s (log %s)" %
-              (completed.returncode, time.time() - start, log_path), flush=True)
-        with open(log_path) as log:
-            progress = [line.rstrip() for line in log if line.startswith("[")]
-        for line in progress[-3:]:
-            print("  " + line[:400])
-        self.assertEqual(completed.returncode, 0, "ivg_cluster failed; see " + log_path)
-
-        eval_csv = os.path.join(run_dir, "eval.csv")
-        self.assertTrue(os.path.exists(eval_csv), "the evaluator wrote no " + eval_csv)
-        rows = read_eval_rows(eval_csv)
+        shutil.rmtree(os.path.join(work, "run"), ignore_errors=True)
+        returncode, log_path, run_dir = cluster_run.run_cluster(
+            ARGS.launcher, CONFIG, work, LEARNER_STEPS, ARGS.seed, [], TIMEOUT_SECONDS)
+        self.assertEqual(returncode, 0, "ivg_cluster failed; see " + log_path)
+        rows = cluster_run.read_eval_rows(run_dir)
+        self.assertIsNotNone(rows, "the evaluator wrote no eval.csv in " + run_dir)
         random, scripted, learned = summarize(rows, LEARNER_STEPS // 2)
         self.assertIsNotNone(random, "eval.csv has no random-policy row")
         self.assertIsNotNone(scripted, "eval.csv has no scripted-policy row")
@@ -122,16 +92,6 @@ class LearningTest(unittest.TestCase):
             shutil.rmtree(work, ignore_errors=True)
 
 
-def main():
-    global ARGS
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--launcher", required=True, help="path to ivg_cluster")
-    parser.add_argument("--seed", type=int, default=0, help="actor.seed of the run")
-    parser.add_argument("--keep", default="", help="keep the run in this directory")
-    ARGS, rest = parser.parse_known_args()
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    ARGS, ARGV = cluster_run.main(__doc__)
+    cluster_run.run_tests(ARGV)
