@@ -1,7 +1,7 @@
 // Owns a gRPC server: builds it with explicit message limits and the standard health
 // service, reports the port it bound (port 0 picks a free one), and stops it gracefully.
 //
-// Stop order (DESIGN.md): health flips to NOT_SERVING so probes and load balancers stop
+// Stop order (docs/architecture.md): health flips to NOT_SERVING so probes and load balancers stop
 // sending work; the owner's `on_stop` hooks close domain state (e.g. wake blocked samplers
 // so their calls can finish); then the server stops accepting and in-flight calls get until
 // the deadline to finish before they are cancelled.

@@ -1,4 +1,4 @@
-// One learner batch as tensors: B sequences of L = H + K steps (ALGORITHM.md "Data").
+// One learner batch as tensors: B sequences of L = H + K steps (docs/algorithm.md "Data").
 #ifndef IVG_COMMON_MODEL_BATCH_H_
 #define IVG_COMMON_MODEL_BATCH_H_
 

@@ -1,4 +1,4 @@
-// The IVG losses (ALGORITHM.md "Model loss" and "Policy objective").
+// The IVG losses (docs/algorithm.md "Model loss" and "Policy objective").
 #ifndef IVG_COMMON_MODEL_LOSSES_H_
 #define IVG_COMMON_MODEL_LOSSES_H_
 

@@ -1,4 +1,4 @@
-// The IVG networks (ALGORITHM.md "Networks", paper appendix E). ELU everywhere; sizes come
+// The IVG networks (docs/algorithm.md "Networks", paper appendix E). ELU everywhere; sizes come
 // from ModelOptions so that tests and a small CPU profile can shrink them.
 //
 // Tensor layouts: images [B, T, C, S, S] (float in [0, 1]), proprio [B, T, P], latents

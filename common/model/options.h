@@ -1,6 +1,6 @@
 // Plain option structs of the learner core (no LibTorch, no proto): the learner process fills
 // them from ModelConfig / LearnerConfig (common/model_config/model_config.h); tests and the
-// benchmark fill them directly. Defaults are the paper's (ALGORITHM.md).
+// benchmark fill them directly. Defaults are the paper's (docs/algorithm.md).
 #ifndef IVG_COMMON_MODEL_OPTIONS_H_
 #define IVG_COMMON_MODEL_OPTIONS_H_
 

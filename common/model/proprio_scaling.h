@@ -1,4 +1,4 @@
-// Proprioception pre-processing (ALGORITHM.md, "Pre-processing"): the fixed per-dimension
+// Proprioception pre-processing (docs/algorithm.md, "Pre-processing"): the fixed per-dimension
 // bounds of the 17 proprioception features and the one mapping of raw units to [-1, 1]
 // that the learner (sampled batches) and the policy (actors, evaluator, live policy
 // service) both apply, so a latent computed by an actor equals the learner's for the same
@@ -16,7 +16,7 @@ namespace ivg::model {
 
 inline constexpr std::size_t kProprioDims = 17;
 
-// Joint ranges from the Sawyer table of ENVIRONMENT.md; joint speeds [choice] +-3 rad/s
+// Joint ranges from the Sawyer table of docs/environment.md; joint speeds [choice] +-3 rad/s
 // (the servos rarely exceed 2); finger opening 0..42.5 mm; finger speed [choice] +-0.2 m/s
 // (a full stroke in 0.5 s is 0.085 m/s); grasp 0..1.
 inline constexpr std::array<float, kProprioDims> kProprioLow = {

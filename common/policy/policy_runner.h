@@ -1,5 +1,5 @@
 // The actor's policy: encoder + Gaussian policy, loaded from the parameter server's actor
-// parameter set, acting on an observation history the way ALGORITHM.md prescribes: encode
+// parameter set, acting on an observation history the way docs/algorithm.md prescribes: encode
 // the last H frames from a fresh LSTM state, sample a = mu(h) + eps * sigma(h), and report
 // log mu(a | h) for V-trace. In a CEM run (learner.policy_algorithm POLICY_CEM) mu and sigma
 // are the cross-entropy planner's first action and spread on the learned model (transition,

@@ -235,7 +235,7 @@ absl::Status Actor::RunEpisode() {
   const absl::Time start = absl::Now();
   while (true) {
     // Each frame's CNN features are computed once; the LSTM re-runs over the last H frames
-    // from a fresh state (ALGORITHM.md, "Actors").
+    // from a fresh state (docs/algorithm.md, "Actors").
     const std::vector<float> proprio = env::ModelProprio(step.observation, config_.env());
     const absl::Time inference_start = absl::Now();
     IVG_ASSIGN_OR_RETURN(

@@ -1,4 +1,4 @@
-// One actor (paper algorithm 1, ALGORITHM.md "Actors"): at each episode start fetch the
+// One actor (paper algorithm 1, docs/algorithm.md "Actors"): at each episode start fetch the
 // newest parameters; every step encode the last H observations from a fresh LSTM state,
 // sample an action and record log mu(a | h); at the episode end send the episode to the
 // actor's replay shard, which splits it into L-step items.

@@ -18,7 +18,7 @@ struct EvalVideoLayout {
   int height() const { return image_size * scale + bar_height; }
 };
 
-// The largest reward one step of `task` can pay (ENVIRONMENT.md): the bar's full length.
+// The largest reward one step of `task` can pay (docs/environment.md): the bar's full length.
 double MaxStepReward(Task task);
 
 // `pixels`: 6 x S x S uint8 (both cameras' RGB planes, the observation layout). Returns

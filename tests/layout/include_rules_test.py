@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The layout's dependency rules (DESIGN.md), checked on every source file's #include lines.
+"""The layout's dependency rules (docs/architecture.md), checked on every source file's #include lines.
 
 - A service folder includes only its own files, common/, proto/ and other services' client
   libraries (services/<name>/client/), never another service's internals.
@@ -8,7 +8,7 @@
 - No service's main.cc and no gRPC handler file reaches a LibTorch header, directly or
   through project headers (they stay cheap to compile and free of ATen).
 - Nothing includes the umbrella <torch/torch.h>: narrower headers compile in a fraction of
-  the time (DESIGN.md, "Build time").
+  the time (docs/architecture.md, "Build time").
 Run: python3 tests/layout/include_rules_test.py [repo root]
 """
 import pathlib

@@ -1,4 +1,4 @@
-// The reward terms of the paper's appendix D.1/D.3 (ENVIRONMENT.md "Reward terms") as pure
+// The reward terms of the paper's appendix D.1/D.3 (docs/environment.md "Reward terms") as pure
 // functions of plain numbers, so tests can check exact values and tasks compose them.
 #ifndef IVG_SERVICES_ACTOR_ENV_REWARD_TERMS_H_
 #define IVG_SERVICES_ACTOR_ENV_REWARD_TERMS_H_

@@ -1,4 +1,4 @@
-// The Sawyer manipulation environment of ENVIRONMENT.md: dm_env-style Reset/Step over the
+// The Sawyer manipulation environment of docs/environment.md: dm_env-style Reset/Step over the
 // MuJoCo scene of scene_xml.h, 5-D TCP velocity control through IK, 17-D proprioception,
 // two 64x64 cameras, and the rewards of every configured task per step.
 //

@@ -122,7 +122,7 @@ std::string BuildSceneXml(const EnvConfig& config) {
   absl::StrAppend(&xml, Camera(scene::kCameraLeft, {0.62, -0.52, 0.58}, {-0.06, 0.0, 0.1}, 48));
   absl::StrAppend(&xml, Camera(scene::kCameraRight, {0.62, 0.52, 0.58}, {-0.06, 0.0, 0.1}, 48));
 
-  // The arm: the published Sawyer chain (ENVIRONMENT.md table), primitive geoms.
+  // The arm: the published Sawyer chain (docs/environment.md table), primitive geoms.
   absl::StrAppendFormat(&xml, "    <body name=\"base\" pos=\"%g 0 %g\">\n", scene::kBaseX,
                         scene::kBaseZ);
   absl::StrAppend(

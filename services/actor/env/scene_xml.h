@@ -1,4 +1,4 @@
-// The MJCF scene of ENVIRONMENT.md, generated from EnvConfig: a Sawyer-kinematics arm of
+// The MJCF scene of docs/environment.md, generated from EnvConfig: a Sawyer-kinematics arm of
 // primitive geoms, a simplified parallel two-finger gripper, the table, the red and blue
 // cubes, an optional yellow distractor and the two cameras.
 #ifndef IVG_SERVICES_ACTOR_ENV_SCENE_XML_H_

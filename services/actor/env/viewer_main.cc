@@ -3,7 +3,7 @@
 // prints the episode's return and per-step summaries.
 //
 //   ivg_env_viewer --task=LIFT_RED --policy=scripted --steps=200 --every=20 --out=lift.png
-//   ivg_env_viewer --config=configs/lift_red.textproto --set env.distractor=DISTRACTOR_YELLOW_BALL
+//   ivg_env_viewer --config=configs/lift_r.textproto --set env.distractor=DISTRACTOR_YELLOW_BALL
 #include <cstdio>
 #include <iostream>
 #include <random>

@@ -2,8 +2,8 @@
 //
 // The server binds to 127.0.0.1 only, requires a password, keeps its files in `data_dir`
 // and runs with appendonly yes so acknowledged writes survive a Redis restart (with
-// appendfsync everysec, the default, at most about one second of writes can be lost on a
-// machine crash; `always` fsyncs every write). Start() returns once the server answers
+// appendfsync always, the default, every write is fsynced before the reply; with everysec a
+// slow disk can delay the write itself by up to 2 s after the reply: proto/replay.proto). Start() returns once the server answers
 // (PING-equivalent INFO whose process_id is the child's, so an older Redis still on the port is
 // never mistaken for it); destruction stops it with SIGTERM (Redis then flushes the AOF)
 // and waits for it. If the owner dies, even by SIGKILL, Redis gets SIGTERM (PDEATHSIG).
@@ -30,7 +30,7 @@ struct RedisProcessOptions {
   std::string password = "ivg-local-replay";
   // Created if missing; holds the AOF and the server log (redis.log).
   std::string data_dir;
-  AppendFsync appendfsync = APPENDFSYNC_EVERYSEC;
+  AppendFsync appendfsync = APPENDFSYNC_ALWAYS;
   // How long Start() waits for the first PING reply.
   absl::Duration startup_timeout = absl::Seconds(10);
   // How long Start() then waits while Redis loads an existing AOF (a restarted shard with

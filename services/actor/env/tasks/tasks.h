@@ -1,4 +1,4 @@
-// Task rewards (ENVIRONMENT.md "Reward terms", Tasks). One file per task family
+// Task rewards (docs/environment.md "Reward terms", Tasks). One file per task family
 // (reach_task.cc, lift_task.cc, stack_task.cc, match_positions_task.cc, move_task.cc), each
 // composing the pure terms of reward_terms.h over a snapshot of the scene.
 #ifndef IVG_SERVICES_ACTOR_ENV_TASKS_TASKS_H_

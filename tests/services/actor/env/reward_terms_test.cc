@@ -1,4 +1,4 @@
-// Exact values of the reward terms (ENVIRONMENT.md "Reward terms").
+// Exact values of the reward terms (docs/environment.md "Reward terms").
 #include "services/actor/env/reward_terms.h"
 
 #include <cmath>
