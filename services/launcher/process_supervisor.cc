@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <cerrno>
 #include <cstring>
 
@@ -148,23 +150,38 @@ void ProcessSupervisor::KillRestartGroup(const std::string& group, const std::st
 }
 
 void ProcessSupervisor::StopAll(absl::Duration grace) {
-  std::vector<std::pair<int, pid_t>> running;
+  // Names per stage, highest stage first.
+  std::map<int, std::vector<std::string>, std::greater<int>> stages;
   {
     absl::MutexLock lock(&mutex_);
     stopping_ = true;
     for (auto& [name, child] : children_) {
-      if (child.pid > 0) running.emplace_back(child.spec.stage, child.pid);
+      if (child.pid > 0) stages[child.spec.stage].push_back(name);
     }
   }
-  // Producers (actors, learners) first, then the servers they talk to.
-  std::sort(running.begin(), running.end(), [](auto& a, auto& b) { return a.first > b.first; });
-  for (const auto& [stage, pid] : running) kill(pid, SIGTERM);
-  const absl::Time deadline = absl::Now() + grace;
+  // Producers (actors, then learners) first, and each stage only once the one above it has
+  // exited: an actor's last episodes reach a replay shard that still serves, a learner's last
+  // publish a parameter server that still stores it.
+  for (const auto& [stage, names] : stages) {
+    {
+      absl::MutexLock lock(&mutex_);
+      for (const std::string& name : names) {
+        if (children_[name].pid > 0) kill(children_[name].pid, SIGTERM);
+      }
+    }
+    if (!ReapUntil(names, absl::Now() + grace)) {
+      KillAndReap(names, grace);
+    }
+  }
+}
+
+bool ProcessSupervisor::ReapUntil(const std::vector<std::string>& names, absl::Time deadline) {
   while (true) {
     bool any_alive = false;
     {
       absl::MutexLock lock(&mutex_);
-      for (auto& [name, child] : children_) {
+      for (const std::string& name : names) {
+        Child& child = children_[name];
         if (child.pid <= 0) continue;
         int wait_status = 0;
         if (waitpid(child.pid, &wait_status, WNOHANG) == child.pid) {
@@ -175,12 +192,16 @@ void ProcessSupervisor::StopAll(absl::Duration grace) {
         }
       }
     }
-    if (!any_alive) return;
-    if (absl::Now() >= deadline) break;
+    if (!any_alive) return true;
+    if (absl::Now() >= deadline) return false;
     absl::SleepFor(absl::Milliseconds(50));
   }
+}
+
+void ProcessSupervisor::KillAndReap(const std::vector<std::string>& names, absl::Duration grace) {
   absl::MutexLock lock(&mutex_);
-  for (auto& [name, child] : children_) {
+  for (const std::string& name : names) {
+    Child& child = children_[name];
     if (child.pid <= 0) continue;
     LOG(WARNING) << name << " did not stop within " << grace << "; killing it";
     kill(child.pid, SIGKILL);

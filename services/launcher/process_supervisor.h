@@ -68,7 +68,9 @@ class ProcessSupervisor {
   // does, every few hundred milliseconds).
   void Poll() ABSL_LOCKS_EXCLUDED(mutex_);
 
-  // SIGTERM to all (highest stage first), SIGKILL after `grace`. Returns when all exited.
+  // Stops every process stage by stage, highest first: SIGTERM to a stage, then wait until
+  // all of it exited (SIGKILL to what is left after `grace`) before the next stage gets its
+  // SIGTERM. Returns when all exited.
   void StopAll(absl::Duration grace) ABSL_LOCKS_EXCLUDED(mutex_);
 
   std::vector<ProcessStatus> Statuses() const ABSL_LOCKS_EXCLUDED(mutex_);
@@ -95,6 +97,13 @@ class ProcessSupervisor {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   absl::Status Spawn(Child& child) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  // Reaps the named processes until all exited (true) or `deadline` passed (false).
+  bool ReapUntil(const std::vector<std::string>& names, absl::Time deadline)
+      ABSL_LOCKS_EXCLUDED(mutex_);
+  // SIGKILL to those of the named processes still running, and reaps them.
+  void KillAndReap(const std::vector<std::string>& names, absl::Duration grace)
+      ABSL_LOCKS_EXCLUDED(mutex_);
 
   const std::string log_dir_;
   const absl::Duration initial_backoff_;

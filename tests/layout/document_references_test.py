@@ -11,7 +11,6 @@ Run: python3 tests/layout/document_references_test.py [repo root]
 """
 import pathlib
 import re
-import subprocess
 import sys
 import unittest
 
@@ -27,17 +26,27 @@ FOREIGN = re.compile(r"(/work/|/home/\w|\b(?:ALGORITHM|DESIGN|ENVIRONMENT)\.md\b
 EXTERNAL = {"CHANGELOG.md", "CONTRIBUTING.md"}
 
 
-def tracked_files():
-    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
-    if out.returncode != 0:  # not a git checkout: every file under the root but build trees
-        return sorted(p for p in ROOT.rglob("*") if p.is_file() and "build" not in p.parts)
-    return [ROOT / line for line in out.stdout.splitlines() if line]
+def repository_files():
+    """Every file under the root but version control, build trees and run directories (the
+    test runs where git may be missing: a fresh machine, a container)."""
+    def skipped(folder):
+        return (folder.name in (".git", "runs", "__pycache__", "node_modules")
+                or (folder / "CMakeCache.txt").is_file())
+    pending = [ROOT]
+    while pending:
+        folder = pending.pop()
+        for entry in sorted(folder.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                if not skipped(entry):
+                    pending.append(entry)
+            elif entry.is_file():
+                yield entry
 
 
 def text_files():
     """The repository's text files but this one, which names the patterns it looks for."""
     this = pathlib.Path(__file__).resolve()
-    for path in tracked_files():
+    for path in repository_files():
         if path.resolve() == this:
             continue
         if path.suffix in TEXT_SUFFIXES and path.is_file() and path.name != "CMakeCache.txt":

@@ -124,6 +124,34 @@ TEST(ProcessSupervisor, StopAllEscalatesToSigkillAndLeavesNothingRunning) {
   for (const ProcessStatus& status : supervisor.Statuses()) EXPECT_EQ(status.pid, 0);
 }
 
+// A producer's last work must reach the servers it talks to (an actor's last episodes, a
+// learner's last publish): a stage gets SIGTERM only once every process of the stages above
+// it has exited.
+TEST(ProcessSupervisor, StopAllStopsAStageOnlyOnceTheStagesAboveItExited) {
+  const std::string dir = LogDir("stages");
+  const std::string server_stopped = dir + "/server_stopped";
+  const std::string producer_saw = dir + "/producer_saw";
+  ProcessSupervisor supervisor(dir);
+  // The server (stage 0) marks when it gets SIGTERM.
+  const std::string server =
+      absl::StrCat("trap 'touch ", server_stopped, "; exit 0' TERM; while :; do sleep 0.05; done");
+  // The producer (stage 1) takes 300 ms to finish after SIGTERM, then records whether the
+  // server was still up.
+  const std::string producer = absl::StrCat(
+      "trap 'sleep 0.3; if [ -e ", server_stopped, " ]; then echo down; else echo up; fi > ",
+      producer_saw, "; exit 0' TERM; while :; do sleep 0.05; done");
+  ASSERT_TRUE(supervisor.Start({"server", {"sh", "-c", server}, true, /*stage=*/0}).ok());
+  ASSERT_TRUE(supervisor.Start({"producer", {"sh", "-c", producer}, true, /*stage=*/1}).ok());
+  absl::SleepFor(absl::Milliseconds(200));  // Let the shells install their traps.
+  supervisor.StopAll(absl::Seconds(5));
+  std::ifstream in(producer_saw);
+  std::string saw;
+  in >> saw;
+  EXPECT_EQ(saw, "up");
+  EXPECT_TRUE(std::filesystem::exists(server_stopped));
+  for (const ProcessStatus& status : supervisor.Statuses()) EXPECT_EQ(status.pid, 0);
+}
+
 TEST(ProcessSupervisor, WritesEachProcessOutputToItsLog) {
   const std::string dir = LogDir("logs");
   ProcessSupervisor supervisor(dir);
