@@ -34,6 +34,11 @@ class TableTest : public ::testing::Test {
     pool_.reset();
     redis_ = testing::StartRedis(dir_.path() + "/redis", fsync, port);
     ASSERT_NE(redis_, nullptr);
+    ConnectPoolAndAdmin();
+  }
+
+  // The table's connection pool and an admin connection to redis_.
+  void ConnectPoolAndAdmin() {
     auto pool = RedisConnectionPool::Create(redis_->connection_options(), 2);
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *std::move(pool);
@@ -91,12 +96,7 @@ class TableTest : public ::testing::Test {
     auto process = RedisProcess::Start(options);
     ASSERT_TRUE(process.ok()) << process.status();
     redis_ = *std::move(process);
-    auto pool = RedisConnectionPool::Create(redis_->connection_options(), 2);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    auto c = RedisConnection::Create(redis_->connection_options());
-    ASSERT_TRUE(c.ok());
-    admin_ = *std::move(c);
+    ConnectPoolAndAdmin();
   }
 
   // Whether the redis-server's background fsync is running, polled for up to 5 s.
