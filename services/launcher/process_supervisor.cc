@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <functional>
-#include <map>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"

@@ -32,10 +32,12 @@ class TempDir {
   std::string path_;
 };
 
+// `binary` empty = the redis-server RedisProcess resolves (a test may pass a wrapper script).
 inline std::unique_ptr<RedisProcess> StartRedis(const std::string& dir,
                                                 AppendFsync fsync = APPENDFSYNC_EVERYSEC,
-                                                int port = 0) {
+                                                int port = 0, const std::string& binary = "") {
   RedisProcessOptions options;
+  options.binary = binary;
   options.data_dir = dir;
   options.appendfsync = fsync;
   options.port = port;

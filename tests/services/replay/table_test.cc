@@ -30,9 +30,9 @@ class TableTest : public ::testing::Test {
  protected:
   void SetUp() override { StartRedisAndPool(APPENDFSYNC_EVERYSEC); }
 
-  void StartRedisAndPool(AppendFsync fsync, int port = 0) {
+  void StartRedisAndPool(AppendFsync fsync, int port = 0, const std::string& binary = "") {
     pool_.reset();
-    redis_ = testing::StartRedis(dir_.path() + "/redis", fsync, port);
+    redis_ = testing::StartRedis(dir_.path() + "/redis", fsync, port, binary);
     ASSERT_NE(redis_, nullptr);
     ConnectPoolAndAdmin();
   }
@@ -85,18 +85,7 @@ class TableTest : public ::testing::Test {
              << "exec " << ResolveRedisServerBinary("redis-server") << " \"$@\"\n";
     }
     std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
-    pool_.reset();
-    admin_.reset();
-    redis_.reset();
-    RedisProcessOptions options;
-    options.binary = wrapper;
-    options.data_dir = dir_.path() + "/redis";
-    options.appendfsync = fsync;
-    options.password = "test-password";
-    auto process = RedisProcess::Start(options);
-    ASSERT_TRUE(process.ok()) << process.status();
-    redis_ = *std::move(process);
-    ConnectPoolAndAdmin();
+    StartRedisAndPool(fsync, /*port=*/0, wrapper);
   }
 
   // Whether the redis-server's background fsync is running, polled for up to 5 s.
@@ -122,10 +111,11 @@ class TableTest : public ::testing::Test {
     redis_.reset();
     std::filesystem::remove_all(dir_.path() + "/redis");  // a fresh AOF
     StartSlowDiskRedisAndPool(fsync);
-    if (redis_ == nullptr) return result;
+    if (pool_ == nullptr) return result;
     const int port = redis_->port();
     {
       auto table = MakeTable(Options());
+      if (table == nullptr) return result;
       auto first = table->Insert(MakeEpisode(0, 16), Soon());
       EXPECT_TRUE(first.ok()) << first.status();
       if (first.ok()) result.acknowledged += first->items_created;
