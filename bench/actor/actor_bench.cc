@@ -51,19 +51,19 @@
 #include "common/config/config_loader.h"
 #include "common/grpc/client_context.h"
 #include "common/grpc/server_host.h"
-#include "common/model/learner_core.h"
-#include "common/model/networks.h"
-#include "common/model/proprio_scaling.h"
-#include "common/model_config/model_config.h"
-#include "common/policy/policy_runner.h"
 #include "common/shutdown/shutdown_signal.h"
+#include "env/mujoco_handles.h"
+#include "env/sawyer_env.h"
 #include "glog/logging.h"
+#include "model/config/model_config.h"
+#include "model/core/learner_core.h"
+#include "model/core/networks.h"
+#include "model/core/proprio_scaling.h"
+#include "model/policy/policy_runner.h"
 #include "proto/health.grpc.pb.h"
 #include "proto/params.grpc.pb.h"
 #include "proto/policy.grpc.pb.h"
 #include "services/actor/actor.h"
-#include "services/actor/env/mujoco_handles.h"
-#include "services/actor/env/sawyer_env.h"
 #include "services/learner/parameter_publisher.h"
 #include "services/param_server/parameter_service.h"
 #include "services/param_server/parameter_store.h"
@@ -117,7 +117,7 @@ struct Profile {
   ExperimentConfig config;
   std::unique_ptr<model::LearnerCore> core;
   PublishRequest params;
-  std::unique_ptr<policy::PolicyRunner> runner;
+  std::unique_ptr<model::PolicyRunner> runner;
   size_t parameter_count = 0;
 };
 
@@ -136,7 +136,7 @@ Profile MakeProfile(const std::string& name, const std::string& path,
   auto request = learner::MakePublishRequest(*p.core, /*version=*/1, /*include_model=*/false);
   CHECK(request.ok()) << request.status();
   p.params = *request;
-  auto runner = policy::PolicyRunner::Create(p.config, /*threads=*/1);
+  auto runner = model::PolicyRunner::Create(p.config, /*threads=*/1);
   CHECK(runner.ok()) << runner.status();
   p.runner = std::move(*runner);
   {
@@ -244,7 +244,7 @@ LoopResult RunLoop(env::SawyerEnv& environment, LoopKind kind, Profile* profile,
     } else if (kind == LoopKind::kRunner) {
       window.push_back(ts->observation);
       if (static_cast<int>(window.size()) > history) window.pop_front();
-      std::vector<policy::FrameView> frames;
+      std::vector<model::FrameView> frames;
       for (const env::Observation& o : window) frames.push_back({o.pixels, o.proprio});
       auto out = profile->runner->Act(frames, 0, /*deterministic=*/false, rng());
       CHECK(out.ok()) << out.status();
@@ -281,7 +281,7 @@ void CheckCachedMatchesRunner(env::SawyerEnv& environment, Profile& profile,
     CHECK(ts.ok());
     obs.push_back(ts->observation);
   }
-  std::vector<policy::FrameView> frames;
+  std::vector<model::FrameView> frames;
   for (const auto& o : obs) frames.push_back({o.pixels, o.proprio});
   auto out = profile.runner->Act(frames, 0, /*deterministic=*/true, 0);
   CHECK(out.ok()) << out.status();
@@ -426,7 +426,7 @@ void ProfileSection(env::SawyerEnv& environment, std::vector<Profile>& profiles)
   for (Profile& p : profiles) {
     const model::ModelOptions& m = p.core->options().model;
     CachedEncoder enc(p.core->model(), m);
-    std::vector<policy::FrameView> frames;
+    std::vector<model::FrameView> frames;
     for (const auto& o : obs) frames.push_back({o.pixels, o.proprio});
     at::Tensor img1 = ImageTensor(obs[2], m);
     at::Tensor img3 = torch::cat({ImageTensor(obs[0], m), ImageTensor(obs[1], m), img1}, 0);
@@ -537,9 +537,9 @@ void GrpcSection(env::SawyerEnv& environment, std::vector<Profile>& profiles) {
 
     Latencies health, fetch_current, act_rpc, act_local, fetch_full, fetch_load;
     size_t full_bytes = 0, current_bytes = 0, act_bytes = act.ByteSizeLong();
-    std::vector<policy::FrameView> frames;
+    std::vector<model::FrameView> frames;
     for (const auto& o : obs) frames.push_back({o.pixels, o.proprio});
-    auto actor_runner = policy::PolicyRunner::Create(p.config, 1);
+    auto actor_runner = model::PolicyRunner::Create(p.config, 1);
     CHECK(actor_runner.ok());
     for (int i = 0; i < calls + 20; ++i) {
       const bool record = i >= 20;  // The first calls warm up channel and allocator.

@@ -14,11 +14,11 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "glog/logging.h"
 #include "bench/common/bench_util.h"
-#include "services/actor/env/camera_renderer.h"
-#include "services/actor/env/sawyer_env.h"
-#include "services/actor/env/scene_xml.h"
+#include "env/camera_renderer.h"
+#include "env/sawyer_env.h"
+#include "env/scene_xml.h"
+#include "glog/logging.h"
 
 ABSL_FLAG(int, steps, 4000, "Control steps per measurement.");
 ABSL_FLAG(std::string, render_device, "AUTO", "AUTO | MESA | NVIDIA");

@@ -7,7 +7,7 @@
 #
 # Each pair runs C++ first, then Python, one after the other; rerun for the spread. Python
 # runs twice: as started by default, and with the malloc settings the C++ learner gives
-# itself (common/model/heap_settings.h) as GLIBC_TUNABLES, so the second ratio is the
+# itself (model/core/heap_settings.h) as GLIBC_TUNABLES, so the second ratio is the
 # implementation's alone and the first is what a researcher's default run sees.
 # Needs Debian's python3-torch (apt-get install python3-torch; 1.13, the LibTorch we link).
 set -euo pipefail
@@ -53,7 +53,7 @@ compare() {  # compare LABEL STEPS OPS CPP_ARGS... -- PY_ARGS...
     -v t="${threads}" -v n="${cpp_params}" 'BEGIN { printf "%-10s threads=%s params=%s  C++ %8.1f ms  eager PyTorch (--ops=%s) %8.1f ms  ratio %.2fx  | eager with the learner'"'"'s malloc settings %8.1f ms  ratio %.2fx\n", l, t, n, c, o, p, p / c, q, q / c }'
 }
 
-# What common/model/heap_settings.cc sets with mallopt, as glibc tunables for Python.
+# What model/core/heap_settings.cc sets with mallopt, as glibc tunables for Python.
 learner_malloc="glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:glibc.malloc.top_pad=67108864"
 
 echo "machine: $(nproc) cores; $(date -u +%FT%TZ)"

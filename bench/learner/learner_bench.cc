@@ -24,11 +24,11 @@
 #include <torch/cuda.h>
 
 #include "bench/learner/step_profile.h"
-#include "common/model/heap_settings.h"
-#include "common/model/learner_core.h"
+#include "model/core/heap_settings.h"
+#include "model/core/learner_core.h"
 #ifdef IVG_LEARNER_BENCH_WITH_CONFIG
 #include "common/config/config_loader.h"
-#include "common/model_config/model_config.h"
+#include "model/config/model_config.h"
 #endif
 
 namespace {

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Eager-PyTorch twin of one IVG learner step: the anchor for bench/learner/learner_bench.
 
-learner_bench times LearnerCore::Step (common/model/learner_core.cc) and divides it by a
+learner_bench times LearnerCore::Step (model/core/learner_core.cc) and divides it by a
 1024^3 matmul measured on the same machine between the steps. That ratio still mixes two
 things: how fast the C++ implementation is, and how the networks' ops map onto this CPU
 (oneDNN/OpenBLAS, cache sizes, thread counts). This script runs the same networks
-(common/model/networks.cc), the same losses (common/model/losses.cc) and the same step
+(model/core/networks.cc), the same losses (model/core/losses.cc) and the same step
 (learner_core.cc: two autograd.grad calls, flatten for the all-reduce, the finiteness
 check, unflatten, both Adam steps, the diagnostics) in eager PyTorch, at the same sizes,
 on the same random batch and with the same threads and timing method. Comparing the two
@@ -51,7 +51,7 @@ _HALF_LOG_TWO_PI = 0.91893853320467274178
 
 
 # ---------------------------------------------------------------------------------------
-# Options (common/model/options.h). Field names follow the C++ structs.
+# Options (model/core/options.h). Field names follow the C++ structs.
 # ---------------------------------------------------------------------------------------
 
 
@@ -400,7 +400,7 @@ def small_profile():
 
 
 # ---------------------------------------------------------------------------------------
-# Networks (common/model/networks.cc). Modules are built in the C++ declaration order.
+# Networks (model/core/networks.cc). Modules are built in the C++ declaration order.
 # ---------------------------------------------------------------------------------------
 
 
@@ -691,7 +691,7 @@ class IvgModel(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------
-# Losses (common/model/losses.cc).
+# Losses (model/core/losses.cc).
 # ---------------------------------------------------------------------------------------
 
 
@@ -952,7 +952,7 @@ def compute_policy_loss(model, latents, task_ids, noise, o, behaviour_actions=No
 
 
 # ---------------------------------------------------------------------------------------
-# The learner step (common/model/learner_core.cc).
+# The learner step (model/core/learner_core.cc).
 # ---------------------------------------------------------------------------------------
 
 _LOSS_NAMES = ("reconstruction_image", "reconstruction_proprio", "consistency", "reward",

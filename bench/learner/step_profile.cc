@@ -9,7 +9,7 @@
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 
-#include "common/model/losses.h"
+#include "model/core/losses.h"
 
 namespace ivg::bench {
 namespace {

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/model/batch.h"
-#include "common/model/learner_core.h"
+#include "model/core/batch.h"
+#include "model/core/learner_core.h"
 
 namespace ivg::bench {
 

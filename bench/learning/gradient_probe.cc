@@ -44,16 +44,17 @@
 #include "absl/strings/str_cat.h"
 #include "common/config/config_loader.h"
 #include "common/config/derived_values.h"
-#include "common/model/heap_settings.h"
-#include "common/model/learner_core.h"
-#include "common/model/proprio_scaling.h"
-#include "common/model_config/model_config.h"
 #include "common/status/status_macros.h"
-#include "services/actor/env/model_proprio.h"
-#include "services/actor/env/reward_terms.h"
-#include "services/actor/env/sawyer_env.h"
-#include "services/actor/env/scripted_policies.h"
-#include "services/actor/target_approach.h"
+#include "env/model_proprio.h"
+#include "env/reward_terms.h"
+#include "env/sawyer_env.h"
+#include "env/scripted_policies.h"
+#include "env/target_approach.h"
+#include "env/task_table.h"
+#include "model/config/model_config.h"
+#include "model/core/heap_settings.h"
+#include "model/core/learner_core.h"
+#include "model/core/proprio_scaling.h"
 
 ABSL_FLAG(std::string, run_dir, "", "run directory with config.textproto and checkpoints");
 ABSL_FLAG(std::string, checkpoint, "checkpoint_rank0.pt", "checkpoint file in --run_dir");
@@ -144,7 +145,7 @@ class Probe {
   // The latent e_t of the newest observation of `window` (at most H), as the actors compute it.
   // With H frames it is the learner's start state for the same frames: the same encoder call
   // the learner's ComputeModelLoss makes for ModelLossTerms::start_latents
-  // (tests/common/policy/policy_runner_test.cc pins learner and actor together), so the
+  // (tests/model/policy/policy_runner_test.cc pins learner and actor together), so the
   // learner objective's d/d mu below is measured where the learner trains the policy.
   at::Tensor Encode(const std::vector<env::Observation>& window) {
     const int t_len = static_cast<int>(window.size());
@@ -291,7 +292,7 @@ absl::Status ReportPolicyEpisodes(const char* label, Probe& probe, env::SawyerEn
   for (int episode = 0; episode < episodes; ++episode) {
     IVG_ASSIGN_OR_RETURN(env::TimeStep step, environment.Reset(first_seed + episode));
     std::vector<env::Observation> window;
-    actor::TargetApproach approach;
+    env::TargetApproach approach;
     double total = 0;
     while (!step.last) {
       window.push_back(step.observation);
@@ -304,7 +305,7 @@ absl::Status ReportPolicyEpisodes(const char* label, Probe& probe, env::SawyerEn
     approach.ObserveFinal(environment.TcpPosition(), environment.ObjectPosition(object));
     episode_return.Add(total);
     heading.Add(approach.heading_cosine());
-    reached.Add(approach.closest_distance() <= actor::TargetApproach::kReachedDistance ? 1 : 0);
+    reached.Add(approach.closest_distance() <= env::TargetApproach::kReachedDistance ? 1 : 0);
   }
   std::printf("%s: %d episodes from seed %d: return %.1f heading %.3f reached %.0f%%\n", label,
               episodes, first_seed, episode_return.value(), heading.value(),
@@ -376,7 +377,8 @@ absl::Status RunProbe() {
                                                    " is outside [0, ", NumTasks(config), ")"));
   }
   const Task task = TaskAt(config, task_index);
-  const std::optional<env::ObjectId> object = actor::TargetObject(task);
+  IVG_ASSIGN_OR_RETURN(const env::TaskSpec* task_spec, env::FindTask(task));
+  const std::optional<env::ObjectId> object = task_spec->target_object;
   if (!object) {
     return absl::InvalidArgumentError(
         absl::StrCat("task ", Task_Name(task), " has no single target object to probe"));

@@ -62,7 +62,7 @@ parameters="$run_dir/param_server/parameters.pb"
 if [[ "$final_episodes" -gt 0 && -s "$parameters" ]]; then
   final_csv="$run_dir/final_eval.csv"
   rm -f "$final_csv"
-  if "$build_dir/services/actor/ivg_evaluator" --config="$run_dir/config.textproto" \
+  if "$build_dir/services/evaluator/ivg_evaluator" --config="$run_dir/config.textproto" \
        --parameters_file="$parameters" --set "eval.episodes=$final_episodes" \
        --eval_csv="$final_csv" > "$run_dir/final_eval.log" 2>&1; then
     print_row "$final_csv" "${name}(final)"

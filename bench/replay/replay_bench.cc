@@ -33,8 +33,8 @@
 #include "services/replay/replay_service.h"
 #include "services/replay/testing/synthetic_episode.h"
 #ifdef IVG_REPLAY_BENCH_HAS_ENV
-#include "services/actor/env/sawyer_env.h"
-#include "services/actor/env/scripted_policies.h"
+#include "env/sawyer_env.h"
+#include "env/scripted_policies.h"
 #endif
 
 ABSL_FLAG(std::string, frames, "env", "env: MuJoCo-rendered frames (if built); synthetic.");

@@ -5,13 +5,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/config/derived_values.h"
-#include "common/grpc/client_context.h"
-#include "common/grpc/grpc_status.h"
 #include "common/status/status_macros.h"
+#include "env/model_proprio.h"
+#include "env/task_table.h"
 #include "glog/logging.h"
-#include "services/actor/env/model_proprio.h"
-#include "services/actor/episode_success.h"
-#include "services/actor/parameter_fetch.h"
+#include "services/replay/client/replay_client_options.h"
 
 namespace ivg::actor {
 absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ExperimentConfig& config, int actor_id,
@@ -21,32 +19,27 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ExperimentConfig& con
   env_options.render = env::ObservesPixels(config.env());
   IVG_ASSIGN_OR_RETURN(std::unique_ptr<env::SawyerEnv> environment,
                        env::SawyerEnv::Create(config.env(), env_options));
-  IVG_ASSIGN_OR_RETURN(std::unique_ptr<policy::PolicyRunner> policy,
-                       policy::PolicyRunner::Create(config, config.actor().inference_threads()));
+  IVG_ASSIGN_OR_RETURN(std::unique_ptr<model::PolicyRunner> policy,
+                       model::PolicyRunner::Create(config, config.actor().inference_threads()));
   policy->SetExplorationScale(ActorExplorationScale(config, actor_id));
   if (config.replay().shard_addresses_size() == 0) {
     return absl::InvalidArgumentError(
         "field 'replay.shard_addresses' is empty: the actor has no replay shard to insert into");
   }
-  replay::ShardedReplayClientOptions replay_options;
-  replay_options.addresses.assign(config.replay().shard_addresses().begin(),
-                                  config.replay().shard_addresses().end());
-  replay_options.max_message_bytes = config.cluster().max_message_bytes();
-  replay_options.rpc_deadline = absl::Milliseconds(config.cluster().rpc_deadline_ms());
-  replay_options.registry = registry;
-  IVG_ASSIGN_OR_RETURN(std::unique_ptr<replay::ShardedReplayClient> replay,
-                       replay::ShardedReplayClient::Create(replay_options));
-  auto params = ParameterService::NewStub(
-      MakeChannel(config.cluster().param_server_address(), config.cluster().max_message_bytes()));
+  IVG_ASSIGN_OR_RETURN(
+      std::unique_ptr<replay::ShardedReplayClient> replay,
+      replay::ShardedReplayClient::Create(replay::ReplayClientOptionsFromConfig(config, registry)));
   return std::unique_ptr<Actor>(new Actor(config, actor_id, std::move(environment),
-                                          std::move(policy), std::move(replay), std::move(params),
+                                          std::move(policy), std::move(replay),
+                                          param_server::ActorParameterClient::Create(config),
                                           registry));
 }
 
 Actor::Actor(const ExperimentConfig& config, int actor_id, std::unique_ptr<env::SawyerEnv> env,
-             std::unique_ptr<policy::PolicyRunner> policy,
+             std::unique_ptr<model::PolicyRunner> policy,
              std::unique_ptr<replay::ShardedReplayClient> replay,
-             std::unique_ptr<ParameterService::Stub> params, metrics::MetricRegistry* registry)
+             std::unique_ptr<param_server::ActorParameterClient> params,
+             metrics::MetricRegistry* registry)
     : config_(config),
       actor_id_(actor_id),
       env_(std::move(env)),
@@ -131,9 +124,8 @@ std::string Actor::TaskName(int task_index) const {
 }
 
 bool Actor::RefreshParameters() {
-  absl::StatusOr<FetchResponse> fetched =
-      FetchActorParameters(*params_, policy_->version(),
-                           absl::Milliseconds(config_.cluster().rpc_deadline_ms()));
+  absl::StatusOr<param_server::ActorParameterClient::Refreshed> fetched =
+      params_->Refresh(*policy_);
   if (!fetched.ok()) {
     if (fetched.status().code() != absl::StatusCode::kNotFound) {
       fetch_failures_->Increment();
@@ -143,15 +135,12 @@ bool Actor::RefreshParameters() {
     }
     return policy_->version() >= 0;
   }
-  if (!fetched->up_to_date()) {
-    absl::Status loaded = policy_->Load(fetched->actor_params(), fetched->version());
-    if (!loaded.ok()) {
-      fetch_failures_->Increment();
-      LOG(ERROR) << "actor " << actor_id_ << ": cannot load parameters: " << loaded;
-    }
+  if (!fetched->load_error.ok()) {
+    fetch_failures_->Increment();
+    LOG(ERROR) << "actor " << actor_id_ << ": cannot load parameters: " << fetched->load_error;
   }
   param_version_->Set(static_cast<double>(policy_->version()));
-  param_version_lag_->Set(static_cast<double>(fetched->version() - policy_->version()));
+  param_version_lag_->Set(static_cast<double>(fetched->newest_version - policy_->version()));
   return policy_->version() >= 0;
 }
 
@@ -239,7 +228,7 @@ absl::Status Actor::RunEpisode() {
     const std::vector<float> proprio = env::ModelProprio(step.observation, config_.env());
     const absl::Time inference_start = absl::Now();
     IVG_ASSIGN_OR_RETURN(
-        policy::PolicyOutput output,
+        model::PolicyOutput output,
         policy_->ActOnNewestFrame({env::ModelImage(step.observation, config_.env()), proprio},
                                   task_index, /*deterministic=*/false, rng_()));
     inference_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - inference_start));
@@ -285,7 +274,10 @@ absl::Status Actor::RunEpisode() {
                    "Episodes above the task's success return (eval.*_success_return).",
                    {"actor", "task"})
       .WithLabels({absl::StrCat(actor_id_), task_name})
-      ->Increment(IsSuccess(config_, TaskAt(config_, task_index), episode_return) ? 1.0 : 0.0);
+      ->Increment(env::IsSuccess(env::TaskSpecOf(TaskAt(config_, task_index)), config_,
+                                 episode_return)
+                      ? 1.0
+                      : 0.0);
 
   pending_.push_back(std::move(episode));
   while (static_cast<int>(pending_.size()) > config_.actor().max_pending_episodes()) {

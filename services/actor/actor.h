@@ -23,11 +23,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
-#include "common/policy/policy_runner.h"
+#include "env/sawyer_env.h"
+#include "model/policy/policy_runner.h"
 #include "proto/config.pb.h"
 #include "proto/episode.pb.h"
-#include "proto/params.grpc.pb.h"
-#include "services/actor/env/sawyer_env.h"
+#include "services/param_server/client/actor_parameter_client.h"
 #include "services/replay/client/sharded_replay_client.h"
 
 namespace ivg::actor {
@@ -51,9 +51,10 @@ class Actor {
 
  private:
   Actor(const ExperimentConfig& config, int actor_id, std::unique_ptr<env::SawyerEnv> env,
-        std::unique_ptr<policy::PolicyRunner> policy,
+        std::unique_ptr<model::PolicyRunner> policy,
         std::unique_ptr<replay::ShardedReplayClient> replay,
-        std::unique_ptr<ParameterService::Stub> params, metrics::MetricRegistry* registry);
+        std::unique_ptr<param_server::ActorParameterClient> params,
+        metrics::MetricRegistry* registry);
 
   // Fetches newer parameters if there are any. Returns whether the actor has a policy.
   bool RefreshParameters();
@@ -68,9 +69,9 @@ class Actor {
   const ExperimentConfig config_;
   const int actor_id_;
   std::unique_ptr<env::SawyerEnv> env_;
-  std::unique_ptr<policy::PolicyRunner> policy_;
+  std::unique_ptr<model::PolicyRunner> policy_;
   std::unique_ptr<replay::ShardedReplayClient> replay_;
-  std::unique_ptr<ParameterService::Stub> params_;
+  std::unique_ptr<param_server::ActorParameterClient> params_;
   std::mt19937_64 rng_;
   int64_t episodes_finished_ = 0;
   int64_t next_seed_;

@@ -10,17 +10,17 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/metrics/metrics.h"
-#include "common/model/heap_settings.h"
 #include "common/process/service_main.h"
 #include "common/shutdown/shutdown_signal.h"
 #include "glog/logging.h"
+#include "model/core/heap_settings.h"
 #include "services/actor/actor.h"
 
 ABSL_FLAG(int, actor_id, 0, "This actor's id: seeds its environment and picks its replay shard.");
 
 int main(int argc, char** argv) {
   // Rendering and inference free and re-allocate the same buffers every step: keep them in
-  // the heap (common/model/heap_settings.h; actor_bench: 1.5x env steps/s for one actor).
+  // the heap (model/core/heap_settings.h; actor_bench: 1.5x env steps/s for one actor).
   const std::string heap_settings = ivg::model::KeepFreedMemoryInHeap();
   ivg::ServiceMain process = ivg::ServiceMain::Init(
       {/*name=*/"ivg_actor", /*usage=*/"Runs one IVG actor: environment + policy -> replay.",

@@ -133,7 +133,7 @@ absl::StatusOr<ClusterPlan> PlanCluster(const ExperimentConfig& config,
   std::string evaluator_binary;
   if (plan.config.eval().enabled()) {
     IVG_ASSIGN_OR_RETURN(evaluator_binary,
-                         FindBinary(options.binary_dir, "services/actor", "ivg_evaluator"));
+                         FindBinary(options.binary_dir, "services/evaluator", "ivg_evaluator"));
   }
 
   // Endpoints first: every child reads them from the same config.

@@ -12,7 +12,7 @@
 namespace ivg::launcher {
 namespace {
 
-// eval.csv columns (services/actor/evaluator.cc).
+// eval.csv columns (services/evaluator/evaluator.cc).
 constexpr int kPolicyColumn = 1;  // 0-based
 constexpr int kTaskColumn = 2;
 constexpr int kReturnMeanColumn = 7;

@@ -25,7 +25,7 @@ struct EvalScores {
   double scripted = std::numeric_limits<double>::quiet_NaN();
   double normalized = std::numeric_limits<double>::quiet_NaN();
   // The learned policy's mean cosine between its TCP command and the direction to the target
-  // object (Reach, Lift; services/actor/target_approach.h).
+  // object (Reach, Lift; env/target_approach.h).
   double learned_heading = std::numeric_limits<double>::quiet_NaN();
 };
 

@@ -3,8 +3,8 @@
 #define IVG_SERVICES_LEARNER_BATCH_CONVERSION_H_
 
 #include "absl/status/statusor.h"
-#include "common/model/batch.h"
-#include "common/model/proprio_scaling.h"
+#include "model/core/batch.h"
+#include "model/core/proprio_scaling.h"
 #include "proto/episode.pb.h"
 
 namespace ivg::learner {

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "common/model/collective.h"
+#include "model/core/collective.h"
 #include "services/learner/c10d_collective_options.h"
 
 namespace ivg::learner {

@@ -19,13 +19,14 @@
 #include "absl/strings/str_split.h"
 #include "common/config/derived_values.h"
 #include "common/metrics/metrics.h"
-#include "common/model/heap_settings.h"
 #include "common/process/service_main.h"
 #include "common/shutdown/shutdown_signal.h"
 #include "glog/logging.h"
+#include "model/core/heap_settings.h"
 #include "services/learner/grpc_parameter_publisher.h"
 #include "services/learner/learner.h"
 #include "services/learner/replay_sequence_source.h"
+#include "services/replay/client/replay_client_options.h"
 
 ABSL_FLAG(int, rank, 0, "This learner's rank.");
 ABSL_FLAG(int, world_size, 0, "Number of learners; 0 = learner.num_learners.");
@@ -44,7 +45,7 @@ namespace {
 
 int Main(int argc, char** argv) {
   // Before the first tensor: the step's activation maps are re-used from the heap instead of
-  // being faulted in afresh every step (common/model/heap_settings.h).
+  // being faulted in afresh every step (model/core/heap_settings.h).
   const std::string heap_settings = model::KeepFreedMemoryInHeap();
   // Installs the signal handlers before anything slow: a SIGTERM during start-up must not
   // kill the process unsaved.
@@ -89,14 +90,8 @@ int Main(int argc, char** argv) {
     }
     source = std::move(buffer);
   } else if (absl::GetFlag(FLAGS_data) == "replay") {
-    replay::ShardedReplayClientOptions client_options;
-    client_options.addresses.assign(config->replay().shard_addresses().begin(),
-                                    config->replay().shard_addresses().end());
-    client_options.max_message_bytes = cluster.max_message_bytes();
-    client_options.rpc_deadline = absl::Milliseconds(cluster.rpc_deadline_ms());
-    client_options.sample_deadline = absl::Milliseconds(cluster.sample_deadline_ms());
-    client_options.registry = &registry;
-    auto client = replay::ShardedReplayClient::Create(client_options);
+    auto client = replay::ShardedReplayClient::Create(
+        replay::ReplayClientOptionsFromConfig(*config, &registry));
     if (!client.ok()) return process.BadConfig(client.status(), "invalid replay client config");
     source = std::make_unique<ReplaySequenceSource>(std::move(*client), config->replay().table(),
                                                     sequence_length);

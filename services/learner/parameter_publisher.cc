@@ -7,9 +7,9 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/match.h"
-#include "common/model/learner_core.h"
 #include "common/status/status_macros.h"
 #include "common/tensor/tensor_codec.h"
+#include "model/core/learner_core.h"
 
 namespace ivg::learner {
 

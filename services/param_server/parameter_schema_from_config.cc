@@ -5,9 +5,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/model/networks.h"
-#include "common/model_config/model_config.h"
 #include "common/status/status_macros.h"
+#include "model/config/model_config.h"
+#include "model/core/networks.h"
 
 namespace ivg::param_server {
 

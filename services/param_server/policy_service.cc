@@ -22,12 +22,12 @@ metrics::Family<metrics::Counter>& ActRequests(metrics::MetricRegistry* registry
 absl::StatusOr<std::unique_ptr<PolicyServiceImpl>> PolicyServiceImpl::Create(
     const ExperimentConfig& config, metrics::MetricRegistry* registry) {
   // Act calls arrive on gRPC threads; one intra-op thread each keeps them from contending.
-  IVG_ASSIGN_OR_RETURN(std::unique_ptr<policy::PolicyRunner> runner,
-                       policy::PolicyRunner::Create(config, /*threads=*/1));
+  IVG_ASSIGN_OR_RETURN(std::unique_ptr<model::PolicyRunner> runner,
+                       model::PolicyRunner::Create(config, /*threads=*/1));
   return std::unique_ptr<PolicyServiceImpl>(new PolicyServiceImpl(std::move(runner), registry));
 }
 
-PolicyServiceImpl::PolicyServiceImpl(std::unique_ptr<policy::PolicyRunner> runner,
+PolicyServiceImpl::PolicyServiceImpl(std::unique_ptr<model::PolicyRunner> runner,
                                      metrics::MetricRegistry* registry)
     : runner_(std::move(runner)),
       act_seconds_(registry
@@ -74,7 +74,7 @@ grpc::Status PolicyServiceImpl::Act(grpc::ServerContext*, const ActRequest* requ
     return invalid(absl::StrCat("history is empty; send 1 to ", runner_->history_length(),
                                 " frames, oldest first"));
   }
-  std::vector<policy::FrameView> frames;
+  std::vector<model::FrameView> frames;
   frames.reserve(request->history_size());
   for (const Observation& observation : request->history()) {
     frames.push_back({absl::Span<const uint8_t>(
@@ -91,7 +91,7 @@ grpc::Status PolicyServiceImpl::Act(grpc::ServerContext*, const ActRequest* requ
                         "first publish");
   }
   const uint64_t seed = request->seed() != 0 ? request->seed() : std::random_device{}();
-  absl::StatusOr<policy::PolicyOutput> output =
+  absl::StatusOr<model::PolicyOutput> output =
       runner_->Act(frames, request->task_id(), request->deterministic(), seed);
   if (!output.ok()) {
     if (output.status().code() == absl::StatusCode::kInvalidArgument) {

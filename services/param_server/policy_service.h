@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/metrics/metrics.h"
-#include "common/policy/policy_runner.h"
+#include "model/policy/policy_runner.h"
 #include "proto/config.pb.h"
 #include "proto/params.pb.h"
 #include "proto/policy.grpc.pb.h"
@@ -29,10 +29,10 @@ class PolicyServiceImpl final : public PolicyService::Service {
                    ActResponse* response) override;
 
  private:
-  PolicyServiceImpl(std::unique_ptr<policy::PolicyRunner> runner,
+  PolicyServiceImpl(std::unique_ptr<model::PolicyRunner> runner,
                     metrics::MetricRegistry* registry);
 
-  std::unique_ptr<policy::PolicyRunner> runner_;
+  std::unique_ptr<model::PolicyRunner> runner_;
   metrics::Histogram* const act_seconds_;
   metrics::Counter* const act_ok_;
   metrics::Counter* const act_invalid_;

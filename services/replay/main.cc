@@ -23,6 +23,7 @@
 #include "glog/logging.h"
 #include "services/replay/redis/redis_process.h"
 #include "services/replay/replay_service.h"
+#include "services/replay/table_from_config.h"
 
 ABSL_FLAG(int, shard, 0, "Shard index of this server.");
 ABSL_FLAG(std::string, start_redis, "",
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
   auto& registry = ivg::metrics::DefaultRegistry();
   ivg::replay::ReplayServiceOptions options;
   options.shard = shard;
-  options.table = ivg::replay::TableOptions::FromConfig(*config);
+  options.table = ivg::replay::TableOptionsFromConfig(*config);
   options.max_request_bytes = rc.max_request_bytes();
   options.max_response_bytes = config->cluster().max_message_bytes();
   ivg::replay::ReplayMetrics metrics =

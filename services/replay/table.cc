@@ -6,15 +6,20 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "common/config/derived_values.h"
 #include "common/status/status_macros.h"
 #include "glog/logging.h"
 #include "services/replay/chunk_codec.h"
+#include "services/replay/selectors/uniform.h"
 
 namespace ivg::replay {
 namespace {
 
 constexpr int kMaxSampleAttempts = 8;
+
+std::unique_ptr<Selector> SelectorOrUniform(
+    const std::function<std::unique_ptr<Selector>()>& make) {
+  return make ? make() : std::make_unique<UniformSelector>();
+}
 
 // The Redis keys of what left the index.
 StoredKeys KeysOf(const RemovedItems& removed) {
@@ -28,30 +33,6 @@ StoredKeys KeysOf(const RemovedItems& removed) {
 
 }  // namespace
 
-TableOptions TableOptions::FromConfig(const ExperimentConfig& config) {
-  const ReplayConfig& r = config.replay();
-  TableOptions o;
-  o.name = r.table();
-  o.selector = r.sampler();
-  o.priority_exponent = r.priority_exponent();
-  o.remover = r.remover();
-  o.max_size = r.max_size();
-  o.max_times_sampled = r.max_times_sampled();
-  o.sequence_length = SequenceLength(config);
-  o.item_stride = r.item_stride();
-  o.chunk_length = r.chunk_length();
-  o.compression_level = r.compression_level();
-  o.rate_limiter.min_size_to_sample = r.min_size_to_sample();
-  o.rate_limiter.samples_per_insert = SamplesPerInsert(config);
-  o.rate_limiter.error_buffer = r.samples_per_insert_error_buffer();
-  o.episode_spec.images = config.env().observation() != OBSERVATION_STATE;
-  o.episode_spec.image_size = o.episode_spec.images ? config.env().image_size() : 0;
-  o.episode_spec.proprio_size = config.model().proprio_size();
-  o.episode_spec.action_size = config.model().action_size();
-  o.episode_spec.num_rewards = NumTasks(config);
-  return o;
-}
-
 Table::Table(TableOptions options, std::unique_ptr<ChunkStore> store, const ReplayMetrics* metrics)
     : options_(std::move(options)),
       stride_(options_.item_stride > 0 ? options_.item_stride : options_.sequence_length),
@@ -59,8 +40,7 @@ Table::Table(TableOptions options, std::unique_ptr<ChunkStore> store, const Repl
       store_(std::move(store)),
       metrics_(metrics),
       rate_limiter_(options_.rate_limiter),
-      index_(MakeSelector(options_.selector, options_.priority_exponent),
-             MakeRemover(options_.remover)) {}
+      index_(SelectorOrUniform(options_.make_sampler), SelectorOrUniform(options_.make_remover)) {}
 
 absl::StatusOr<std::unique_ptr<Table>> Table::Create(TableOptions options,
                                                      RedisConnectionPool* pool,

@@ -17,6 +17,7 @@
 #define IVG_SERVICES_REPLAY_TABLE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,7 +27,6 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "proto/config.pb.h"
 #include "proto/episode.pb.h"
 #include "proto/replay.pb.h"
 #include "services/replay/chunk_store.h"
@@ -41,9 +41,10 @@ namespace ivg::replay {
 
 struct TableOptions {
   std::string name = "sequences";
-  SelectorType selector = SELECTOR_UNIFORM;
-  double priority_exponent = 0.6;
-  RemoverType remover = REMOVER_UNIFORM;
+  // How items are chosen for sampling and for eviction: injected (selectors/), so the table
+  // knows no config. Null: uniform, the paper's choice for both.
+  std::function<std::unique_ptr<Selector>()> make_sampler;
+  std::function<std::unique_ptr<Selector>()> make_remover;
   int64_t max_size = 100000;
   // 0 = unlimited.
   int32_t max_times_sampled = 0;
@@ -55,9 +56,6 @@ struct TableOptions {
   RateLimiterOptions rate_limiter;
   // What a valid episode looks like (its sequence_length is set from the one above).
   EpisodeSpec episode_spec;
-
-  // From the experiment config (replay + learner sequence lengths + env image size).
-  static TableOptions FromConfig(const ExperimentConfig& config);
 };
 
 struct InsertResult {

@@ -12,7 +12,6 @@
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "proto/config.pb.h"
 
 namespace ivg::replay {
 
@@ -41,10 +40,6 @@ class Selector {
 // Validation shared by implementations.
 absl::Status CheckPriority(double priority);
 
-// `priority_exponent` is used by the prioritized selector only.
-std::unique_ptr<Selector> MakeSelector(SelectorType type, double priority_exponent);
-// Removers: uniform (the paper's choice) or FIFO.
-std::unique_ptr<Selector> MakeRemover(RemoverType type);
 
 }  // namespace ivg::replay
 

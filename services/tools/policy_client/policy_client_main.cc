@@ -15,10 +15,10 @@
 #include "common/config/config_loader.h"
 #include "common/grpc/client_context.h"
 #include "common/grpc/grpc_status.h"
+#include "env/model_proprio.h"
+#include "env/sawyer_env.h"
 #include "proto/episode.pb.h"
 #include "proto/policy.grpc.pb.h"
-#include "services/actor/env/model_proprio.h"
-#include "services/actor/env/sawyer_env.h"
 
 ABSL_FLAG(std::string, address, "", "Policy service host:port; empty = cluster.param_server_address.");
 ABSL_FLAG(std::string, config, "", "The run's config (image size, history length, tasks).");

@@ -6,10 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/config/config_loader.h"
-#include "common/model/learner_core.h"
-#include "common/model_config/model_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/config/model_config.h"
+#include "model/core/learner_core.h"
 #include "tests/testing/subprocess.h"
 
 namespace ivg {

@@ -7,13 +7,13 @@
 #include <thread>
 
 #include "common/config/derived_values.h"
-#include "common/model/proprio_scaling.h"
+#include "env/env_spec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/actor/env/env_spec.h"
+#include "model/core/proprio_scaling.h"
 #include "services/learner/batch_conversion.h"
 #include "services/learner/replay_sequence_source.h"
-#include "tests/services/actor/loopback_peers.h"
+#include "tests/testing/loopback_peers.h"
 
 namespace ivg::actor {
 namespace {

@@ -8,9 +8,9 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "common/model/learner_core.h"
+#include "model/core/learner_core.h"
 #include "services/learner/c10d_collective.h"
-#include "tests/common/model/test_util.h"
+#include "tests/model/core/test_util.h"
 
 namespace ivg::learner {
 namespace {

@@ -19,8 +19,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "common/model/learner_core.h"
-#include "common/model_config/model_config.h"
+#include "model/config/model_config.h"
+#include "model/core/learner_core.h"
 #include "tests/services/learner/test_config.h"
 
 namespace {

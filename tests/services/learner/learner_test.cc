@@ -13,9 +13,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/model/learner_core.h"
-#include "common/model_config/model_config.h"
 #include "common/tensor/tensor_codec.h"
+#include "model/config/model_config.h"
+#include "model/core/learner_core.h"
 #include "services/learner/batch_conversion.h"
 #include "services/learner/parameter_publisher.h"
 #include "services/learner/sequence_source.h"

@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc/server_host.h"
-#include "common/model/learner_core.h"
-#include "common/model_config/model_config.h"
+#include "model/config/model_config.h"
+#include "model/core/learner_core.h"
 #include "services/learner/batch_conversion.h"
 #include "services/replay/replay_service.h"
 #include "tests/services/learner/test_config.h"

@@ -7,6 +7,7 @@
 #include "absl/random/random.h"
 #include "gtest/gtest.h"
 #include "services/replay/selectors/insertion_order.h"
+#include "services/replay/selectors/selector_factory.h"
 #include "services/replay/selectors/uniform.h"
 
 namespace ivg::replay {

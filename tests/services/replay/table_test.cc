@@ -12,6 +12,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/replay/chunk_codec.h"
+#include "services/replay/selectors/selector_factory.h"
+#include "services/replay/table_from_config.h"
 #include "services/replay/testing/synthetic_episode.h"
 #include "tests/services/replay/replay_test_util.h"
 
@@ -154,10 +156,18 @@ TEST(TableOptionsFromConfig, TakesTheEpisodeSizesFromTheConfig) {
   ExperimentConfig config;
   config.mutable_model()->set_proprio_size(23);
   config.mutable_model()->set_action_size(4);
-  const TableOptions o = TableOptions::FromConfig(config);
+  const TableOptions o = TableOptionsFromConfig(config);
   EXPECT_EQ(o.episode_spec.proprio_size, 23);
   EXPECT_EQ(o.episode_spec.action_size, 4);
   EXPECT_EQ(o.episode_spec.image_size, 64);
+  // The config's selectors, injected as factories.
+  EXPECT_EQ(o.make_sampler()->name(), "uniform");
+  EXPECT_EQ(o.make_remover()->name(), "uniform");
+  config.mutable_replay()->set_sampler(SELECTOR_PRIORITIZED);
+  config.mutable_replay()->set_remover(REMOVER_FIFO);
+  const TableOptions prioritized = TableOptionsFromConfig(config);
+  EXPECT_EQ(prioritized.make_sampler()->name(), "prioritized");
+  EXPECT_EQ(prioritized.make_remover()->name(), "fifo");
 }
 
 TEST_F(TableTest, InsertThenSampleRoundTripsStepsByteExact) {
@@ -248,7 +258,7 @@ TEST_F(TableTest, UniformSamplingPassesChiSquareTest) {
 TEST_F(TableTest, MaxSizeEvictsAndDeletesChunksWithTheirLastItem) {
   TableOptions o = Options();
   o.max_size = 6;
-  o.remover = REMOVER_FIFO;
+  o.make_remover = [] { return MakeRemover(REMOVER_FIFO); };
   auto table = MakeTable(o);
   for (int e = 0; e < 3; ++e) {
     auto r = table->Insert(MakeEpisode(e, 32), Soon());  // 4 items each
@@ -298,7 +308,7 @@ TEST_F(TableTest, ConcurrentInsertsNeverLeaveTheTableAboveMaxSize) {
 TEST_F(TableTest, MaxTimesSampledRemovesItems) {
   TableOptions o = Options();
   o.max_times_sampled = 2;
-  o.selector = SELECTOR_FIFO;
+  o.make_sampler = [] { return MakeSelector(SELECTOR_FIFO, 0.6); };
   auto table = MakeTable(o);
   ASSERT_TRUE(table->Insert(MakeEpisode(1, 16), Soon()).ok());  // 2 items
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(table->Sample(1, true, Soon()).ok());

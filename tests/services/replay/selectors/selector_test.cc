@@ -7,6 +7,7 @@
 
 #include "absl/random/random.h"
 #include "gtest/gtest.h"
+#include "services/replay/selectors/selector_factory.h"
 
 namespace ivg::replay {
 namespace {
