@@ -136,7 +136,9 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     experiment, seeds, arms_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    results = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "results"))
+    # IVG_PAPER_RESULTS: another results folder (the test's).
+    results = os.environ.get("IVG_PAPER_RESULTS") or os.path.normpath(
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "results"))
     table, curves_by_arm = [], {}
     for arm in arms(arms_file):
         row, curves = summarise(results, experiment, arm, seeds)
