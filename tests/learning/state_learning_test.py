@@ -11,14 +11,15 @@ must reach MIN_SCORE. No timing enters the assertion: the budget is in learner s
 evaluator scores whatever parameters those steps produced.
 
 Why the best of the second half and this bar (bench/README.md, "The state learning test"): over
-actor seeds 0-4 the evaluations at steps ~2,050 / ~3,070 / ~4,070 scored
-0.62 / 0.69 / 0.60, 0.44 / 0.42 / 0.41, 0.27 / 0.55 / 0.33, 0.33 / -0.02 / 0.61 and
-0.38 / 0.13 / -0.02: the final evaluation alone was -0.02 in seed 4, whose policy had turned
-away from the cube at its last evaluation (the runaways bench/README.md describes), so a bar on
-the final score alone fails one run in five. The best of the second half was 0.69, 0.44, 0.55,
-0.61 and 0.38; MIN_SCORE = 0.2 sits 0.18 below the lowest, about three standard errors of a
-30-seed score. With the policy gradient's sign flipped the policy steers away from the cube and
-the test fails (shown once, bench/README.md).
+actor seeds 0-4, with the profile as it ships (the trust region to the behaviour policy), the
+evaluations at steps ~2,050 / ~3,070 / ~4,070 scored 0.20 / 0.72 / 0.78, 0.30 / 0.45 / 0.69,
+0.49 / 0.67 / 0.25, 0.37 / 0.71 / 0.68 and 0.50 / 0.69 / 0.13: the final evaluation alone was
+0.25 and 0.13 in seeds 2 and 4, whose policies had swung away from the cube at their last
+evaluation (heading 0.21 and -0.46), so a bar on the final score alone would be loose or
+flaky. The best of the second half was 0.78, 0.69, 0.67, 0.71 and 0.69; MIN_SCORE = 0.45 sits
+0.22 below the lowest, more than three standard errors of a 30-seed score (~0.06). With the
+policy gradient's sign flipped the policy steers away from the cube and the best score stays
+at -0.01 (shown once, bench/README.md).
 
   state_learning_test.py --launcher=build/services/launcher/ivg_cluster [--seed=N] [--keep=DIR]
 """
@@ -36,7 +37,7 @@ CONFIG = os.path.join(cluster_run.REPO, "configs", "cpu_state.textproto")
 LEARNER_STEPS = 4000
 # Required best normalised score of the evaluations at or after LEARNER_STEPS / 2 (see the
 # module docstring for the measured spread).
-MIN_SCORE = 0.2
+MIN_SCORE = 0.45
 # Evaluations: 30 seeds each, every 1,000 learner steps; the final one after the budget.
 EVAL_EPISODES = 30
 EVAL_EVERY = 1000
