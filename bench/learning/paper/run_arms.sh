@@ -8,13 +8,14 @@
 # that arm alone; '#' starts a comment. Row names: EXPERIMENT_LABEL_sSEED (run directory
 # runs/bench_<row>, CSVs in bench/learning/results/). Every row ends with the final
 # evaluation of its last parameters on 100 seeds (FINAL_EVAL_EPISODES).
-# IVG_PAPER_ONLY_ARMS="a b" runs those arms only; IVG_PAPER_REPORT_ONLY=1 runs nothing and
-# rebuilds the report from the results.
+# IVG_PAPER_ONLY_ARMS="a b" runs those arms only; IVG_PAPER_FIRST_SEED=N starts at seed N
+# (to add seeds to rows already run: the report reads seeds 1..SEEDS); IVG_PAPER_REPORT_ONLY=1
+# runs nothing and rebuilds the report from the results.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$repo"
 if [[ $# -lt 4 ]]; then
-  sed -n '2,13p' "$0" >&2
+  sed -n '2,14p' "$0" >&2
   exit 2
 fi
 experiment="$1"; minutes="$2"; seeds="$3"; arms_file="$4"; shift 4
@@ -28,7 +29,7 @@ if [[ "${IVG_PAPER_REPORT_ONLY:-0}" != 1 ]]; then
     fi
     set_flags=()
     for o in $overrides; do set_flags+=(--set "$o"); done
-    for seed in $(seq 1 "$seeds"); do
+    for seed in $(seq "${IVG_PAPER_FIRST_SEED:-1}" "$seeds"); do
       row="${experiment}_${label}_s${seed}"
       echo "== $row: ${overrides:-(defaults)} seed $seed ($minutes min)"
       bench/learning/run.sh "$row" "$minutes" "$@" --set "actor.seed=$seed" \
