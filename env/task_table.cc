@@ -10,25 +10,29 @@
 namespace ivg::env {
 namespace {
 
+// The snapshot of the red or the blue cube (the objects the rewards name).
+const ObjectSnapshot& Cube(const RewardState& s, ObjectId object) {
+  return object == ObjectId::kRed ? s.red : s.blue;
+}
+
 // Rewards (docs/environment.md, "Tasks"): the paper's terms (reward_terms.h) over the scene.
 // REACH(O).
 template <ObjectId kObject>
 double ReachReward(const RewardState& s, const RewardConfig& c) {
-  const ObjectSnapshot& o = kObject == ObjectId::kRed ? s.red : s.blue;
-  return Reach(s.tcp, o.position, c);
+  return Reach(s.tcp, Cube(s, kObject).position, c);
 }
 // LIFT(O) = REACH(O) + 0.5 (GRASP + HEIGHT(O)).
 template <ObjectId kObject>
 double LiftReward(const RewardState& s, const RewardConfig& c) {
-  const ObjectSnapshot& o = kObject == ObjectId::kRed ? s.red : s.blue;
+  const ObjectSnapshot& o = Cube(s, kObject);
   return Lift(s.tcp, o.position, o.rest_z, s.grasp, c);
 }
 // STACK(O1, O2): O1 on O2.
-template <ObjectId kTop>
+template <ObjectId kTop, ObjectId kBase>
 double StackReward(const RewardState& s, const RewardConfig& c) {
-  const ObjectSnapshot& top = kTop == ObjectId::kRed ? s.red : s.blue;
-  const ObjectSnapshot& base = kTop == ObjectId::kRed ? s.blue : s.red;
-  return Stack(s.tcp, top.position, top.rest_z, base.position, s.cube_side, s.grasp, c);
+  const ObjectSnapshot& top = Cube(s, kTop);
+  return Stack(s.tcp, top.position, top.rest_z, Cube(s, kBase).position, s.cube_side, s.grasp,
+               c);
 }
 // Red to t1, blue to t2, no shaping towards the objects.
 double MatchPositionsReward(const RewardState& s, const RewardConfig& c) {
@@ -72,9 +76,9 @@ const std::array<TaskSpec, 8>& Table() {
        LiftController<kBlue>},
       {LIFT_RED, "Lift-R", LiftReward<kRed>, kRed, LiftSuccess, 2.0, LiftController<kRed>},
       {LIFT_BLUE, "Lift-B", LiftReward<kBlue>, kBlue, LiftSuccess, 2.0, LiftController<kBlue>},
-      {STACK_RED, "Stack-R", StackReward<kRed>, std::nullopt, StackSuccess, 2.0,
+      {STACK_RED, "Stack-R", StackReward<kRed, kBlue>, std::nullopt, StackSuccess, 2.0,
        StackController<kRed, kBlue>},
-      {STACK_BLUE, "Stack-B", StackReward<kBlue>, std::nullopt, StackSuccess, 2.0,
+      {STACK_BLUE, "Stack-B", StackReward<kBlue, kRed>, std::nullopt, StackSuccess, 2.0,
        StackController<kBlue, kRed>},
       {MATCH_POSITIONS, "Match-Positions", MatchPositionsReward, std::nullopt,
        MatchPositionsSuccess, 2.0, MatchPositionsController},

@@ -12,14 +12,12 @@
 #include "common/grpc/client_context.h"
 #include "common/grpc/server_host.h"
 #include "gtest/gtest.h"
-#include "model/config/model_config.h"
-#include "model/core/learner_core.h"
-#include "services/learner/parameter_publisher.h"
 #include "services/param_server/parameter_service.h"
 #include "services/param_server/parameter_store.h"
 #include "services/replay/replay_service.h"
 #include "services/replay/table_from_config.h"
 #include "tests/services/replay/replay_test_util.h"
+#include "tests/testing/learner_publish.h"
 
 namespace ivg::testing {
 
@@ -73,18 +71,10 @@ class LoopbackPeersTest : public ::testing::Test {
 
   // Publishes a fresh learner core's actor parameters as `version` at `learner_step`.
   void Publish(int64_t version, int64_t learner_step = 0) {
-    auto options = model::CoreOptionsFromConfig(config_);
-    ASSERT_TRUE(options.ok()) << options.status();
-    auto core = model::LearnerCore::Create(*options);
-    ASSERT_TRUE(core.ok()) << core.error();
-    auto request = learner::MakePublishRequest(*core.value(), version, /*include_model=*/false);
-    ASSERT_TRUE(request.ok()) << request.status();
-    request->set_token(config_.cluster().publish_token());
-    request->set_learner_step(learner_step);
-    auto stub = ParameterService::NewStub(MakeChannel(params_host_->address(), 64 << 20));
-    PublishResponse response;
-    auto context = MakeClientContext(absl::Seconds(10));
-    ASSERT_TRUE(stub->Publish(context.get(), *request, &response).ok());
+    PublishRequest request = FreshLearnerPublish(config_, version, /*include_model=*/false,
+                                                 config_.cluster().publish_token());
+    request.set_learner_step(learner_step);
+    ASSERT_TRUE(PublishOverGrpc(params_host_->address(), request).ok());
   }
 
   TableInfo ReplayTable() {

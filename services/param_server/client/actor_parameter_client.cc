@@ -6,7 +6,10 @@
 #include "common/grpc/grpc_status.h"
 
 namespace ivg::param_server {
+namespace {
 
+// One Fetch of the actor group if newer than `have_version`; up_to_date in the response means
+// `have_version` is the newest and no tensors came.
 absl::StatusOr<FetchResponse> FetchActorParameters(ParameterService::StubInterface& stub,
                                                    int64_t have_version, absl::Duration deadline) {
   FetchRequest request;
@@ -18,6 +21,8 @@ absl::StatusOr<FetchResponse> FetchActorParameters(ParameterService::StubInterfa
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
+
+}  // namespace
 
 std::unique_ptr<ActorParameterClient> ActorParameterClient::Create(
     const ExperimentConfig& config) {

@@ -19,12 +19,6 @@
 
 namespace ivg::param_server {
 
-// One Fetch of the actor group if newer than `have_version`. NOT_FOUND before the first
-// publish; other errors are the call's (UNAVAILABLE, DEADLINE_EXCEEDED). up_to_date in the
-// response means `have_version` is the newest and no tensors came.
-absl::StatusOr<FetchResponse> FetchActorParameters(ParameterService::StubInterface& stub,
-                                                   int64_t have_version, absl::Duration deadline);
-
 class ActorParameterClient {
  public:
   // A stub to cluster.param_server_address with the cluster's message limit and deadline.
@@ -44,8 +38,9 @@ class ActorParameterClient {
   };
 
   // Fetches the actor group if the server has a newer one than `policy.version()` and loads
-  // it into `policy`. Errors are the fetch's (FetchActorParameters); a refused load is not an
-  // error of the call (Refreshed::load_error), so callers tell a dead server from bad data.
+  // it into `policy`. Errors are the call's: NOT_FOUND before the first publish, UNAVAILABLE,
+  // DEADLINE_EXCEEDED. A refused load is not an error of the call (Refreshed::load_error), so
+  // callers tell a dead server from bad data.
   absl::StatusOr<Refreshed> Refresh(model::PolicyRunner& policy);
 
  private:

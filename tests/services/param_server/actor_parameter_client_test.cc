@@ -7,10 +7,8 @@
 #include "common/grpc/client_context.h"
 #include "common/grpc/server_host.h"
 #include "gtest/gtest.h"
-#include "model/config/model_config.h"
-#include "model/core/learner_core.h"
-#include "services/learner/parameter_publisher.h"
 #include "services/param_server/parameter_service.h"
+#include "tests/testing/learner_publish.h"
 
 namespace ivg::param_server {
 namespace {
@@ -40,17 +38,8 @@ class ActorParameterClientTest : public ::testing::Test {
 
   // Publishes what a learner with `config` at `version` sends.
   void Publish(const ExperimentConfig& config, int64_t version) {
-    auto options = model::CoreOptionsFromConfig(config);
-    ASSERT_TRUE(options.ok()) << options.status();
-    auto core = model::LearnerCore::Create(*options);
-    ASSERT_TRUE(core.ok()) << core.error();
-    auto request = learner::MakePublishRequest(*core.value(), version, false);
-    ASSERT_TRUE(request.ok()) << request.status();
-    request->set_token("token");
-    PublishResponse response;
-    auto stub = ParameterService::NewStub(MakeChannel(host_->address(), 64 << 20));
-    auto context = MakeClientContext(absl::Seconds(10));
-    const grpc::Status status = stub->Publish(context.get(), *request, &response);
+    const grpc::Status status = testing::PublishOverGrpc(
+        host_->address(), testing::FreshLearnerPublish(config, version, false, "token"));
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 

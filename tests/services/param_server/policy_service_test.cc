@@ -13,6 +13,7 @@
 #include "services/learner/parameter_publisher.h"
 #include "services/param_server/parameter_schema_from_config.h"
 #include "services/param_server/parameter_service.h"
+#include "tests/testing/learner_publish.h"
 
 namespace ivg::param_server {
 namespace {
@@ -57,14 +58,7 @@ class PolicyServiceTest : public ::testing::Test {
   // What a learner with `config` publishes at `version`.
   static PublishRequest LearnerPublish(const ExperimentConfig& config, int64_t version,
                                        bool include_model) {
-    auto options = model::CoreOptionsFromConfig(config);
-    EXPECT_TRUE(options.ok()) << options.status();
-    auto core = model::LearnerCore::Create(*options);
-    EXPECT_TRUE(core.ok()) << core.error();
-    auto request = learner::MakePublishRequest(*core.value(), version, include_model);
-    EXPECT_TRUE(request.ok()) << request.status();
-    request->set_token("token");
-    return *request;
+    return testing::FreshLearnerPublish(config, version, include_model, "token");
   }
 
   grpc::Status Publish(const PublishRequest& request) {
